@@ -1,0 +1,459 @@
+// Blocked f32 matrix multiply: C[M×N] = A[M×K]·op(B), op(B) = B or Bᵀ.
+//
+// Layout and strides. All matrices are row-major f32; pointers are byte addresses, strides (lda,
+// ldb, ldc) are in floats. A is M×K with row stride lda ≥ K. With transB = 0, B is K×N with row
+// stride ldb ≥ N; with transB = 1, B is stored N×K with row stride ldb ≥ K and used transposed.
+// C is M×N with row stride ldc ≥ N.
+//
+// Packed B (`work`, gemmWorkBytes(N, K) bytes, 16-byte aligned): ⌈N/8⌉ panels of 8 columns, each
+// K rows of 8 contiguous floats (panel p, row k at float offset (p·K + k)·8). The last panel is
+// zero-padded past column N, so every microkernel computes a full 8-wide tile and the tail is
+// handled only when storing.
+//
+// Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
+// the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
+// ranges, with lane loads at the column tail. K == 0 writes zeros; M == 0 or N == 0 is a no-op.
+//
+// Aliasing: C must not alias A, B or work; work must not alias A or B. With K > one K block the
+// kernel accumulates into C between blocks, so C's previous content is overwritten, never read
+// before the first block has stored.
+//
+// Tiles. V8 gives wasm 15 vector registers. A tile MR×8 keeps 2·MR accumulators, two B vectors and
+// one broadcast A value live; the plain build needs one more for the product before the add.
+// Plain: 5×8 (14 registers); relaxed (fused madd): 6×8 (15). Larger tiles spill. Remainder rows use
+// the exact smaller tile (4, 3, 2, 1 rows), not a scalar path. The k loop is not unrolled: V8 then
+// hoists all loads of the body and spills.
+
+// Rows per main tile, chosen per build.
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
+// Maximum K block: the B panel slice (KC·32 bytes) and the MR A rows stay in L1 across a tile.
+const KC_MAX: i32 = 512;
+// Panels per N block: a K block of that many panels (NB·KC·32 bytes ≤ 256 KiB) stays in L2 while all
+// row tiles pass over it.
+const NB: i32 = 16;
+
+// a·b + c; fused (single rounding) in the relaxed build.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+// Loads the first min(n, 4) floats at p (n ≤ 0 → zero vector); never reads past them.
+@inline function loadPart(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (n > 0) v = v128.load32_lane(p, v, 0);
+  if (n > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (n > 2) v = v128.load32_lane(p, v, 2, 8);
+  return v;
+}
+
+// Stores the first min(n, 4) lanes of v at p (n ≤ 0 → nothing).
+@inline function storePart(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+  } else {
+    if (n > 0) v128.store32_lane(p, v, 0);
+    if (n > 1) v128.store32_lane(p, v, 1, 4);
+    if (n > 2) v128.store32_lane(p, v, 2, 8);
+  }
+}
+
+/** Bytes of scratch `gemm` / `packB` need for an N-column, K-deep B: ⌈N/8⌉ panels of K×8 floats. */
+export function gemmWorkBytes(N: i32, K: i32): usize {
+  if (N <= 0 || K <= 0) return 0;
+  return (<usize>((N + 7) >> 3)) * (<usize>K) << 5;
+}
+
+/** Packs op(B) (K×N) into 8-column panels at `work` (layout in the file header). */
+export function packB(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usize): void {
+  if (N <= 0 || K <= 0) return;
+  const np = (N + 7) >> 3;
+  const ldb4 = (<usize>ldb) << 2;
+  const panelBytes = (<usize>K) << 5;
+  if (transB == 0) {
+    for (let p = 0; p < np; p++) {
+      const nc = min(8, N - (p << 3));
+      let src = b + ((<usize>p) << 5);
+      let dst = work + (<usize>p) * panelBytes;
+      const end = dst + panelBytes;
+      if (nc == 8) {
+        do {
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          src += ldb4; dst += 32;
+        } while (dst < end);
+      } else {
+        do {
+          v128.store(dst, loadPart(src, nc));
+          v128.store(dst, loadPart(src + 16, nc - 4), 16);
+          src += ldb4; dst += 32;
+        } while (dst < end);
+      }
+    }
+  } else {
+    // Bᵀ: panel p gathers rows 8p..8p+7 of the stored N×K matrix; 4×4 blocks are transposed with
+    // shuffles so each packed row is two vector stores.
+    const K4 = K & ~3;
+    for (let p = 0; p < np; p++) {
+      const n0 = p << 3;
+      const nc = min(8, N - n0);
+      const dst0 = work + (<usize>p) * panelBytes;
+      if (nc == 8) {
+        const r0 = b + (<usize>n0) * ldb4;
+        const r1 = r0 + ldb4, r2 = r1 + ldb4, r3 = r2 + ldb4;
+        const r4 = r3 + ldb4, r5 = r4 + ldb4, r6 = r5 + ldb4, r7 = r6 + ldb4;
+        let dst = dst0;
+        for (let k = 0; k < K4; k += 4) {
+          const o = (<usize>k) << 2;
+          const v0 = v128.load(r0 + o), v1 = v128.load(r1 + o);
+          const v2 = v128.load(r2 + o), v3 = v128.load(r3 + o);
+          const l01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), h01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+          const l23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), h23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+          v128.store(dst, v128.shuffle<f32>(l01, l23, 0, 1, 4, 5));
+          v128.store(dst, v128.shuffle<f32>(l01, l23, 2, 3, 6, 7), 32);
+          v128.store(dst, v128.shuffle<f32>(h01, h23, 0, 1, 4, 5), 64);
+          v128.store(dst, v128.shuffle<f32>(h01, h23, 2, 3, 6, 7), 96);
+          const v4 = v128.load(r4 + o), v5 = v128.load(r5 + o);
+          const v6 = v128.load(r6 + o), v7 = v128.load(r7 + o);
+          const l45 = v128.shuffle<f32>(v4, v5, 0, 4, 1, 5), h45 = v128.shuffle<f32>(v4, v5, 2, 6, 3, 7);
+          const l67 = v128.shuffle<f32>(v6, v7, 0, 4, 1, 5), h67 = v128.shuffle<f32>(v6, v7, 2, 6, 3, 7);
+          v128.store(dst, v128.shuffle<f32>(l45, l67, 0, 1, 4, 5), 16);
+          v128.store(dst, v128.shuffle<f32>(l45, l67, 2, 3, 6, 7), 48);
+          v128.store(dst, v128.shuffle<f32>(h45, h67, 0, 1, 4, 5), 80);
+          v128.store(dst, v128.shuffle<f32>(h45, h67, 2, 3, 6, 7), 112);
+          dst += 128;
+        }
+        for (let k = K4; k < K; k++) {
+          const o = (<usize>k) << 2;
+          store<f32>(dst, load<f32>(r0 + o));
+          store<f32>(dst, load<f32>(r1 + o), 4);
+          store<f32>(dst, load<f32>(r2 + o), 8);
+          store<f32>(dst, load<f32>(r3 + o), 12);
+          store<f32>(dst, load<f32>(r4 + o), 16);
+          store<f32>(dst, load<f32>(r5 + o), 20);
+          store<f32>(dst, load<f32>(r6 + o), 24);
+          store<f32>(dst, load<f32>(r7 + o), 28);
+          dst += 32;
+        }
+      } else {
+        // Tail panel: nc < 8 real rows, the rest zero.
+        for (let j = 0; j < 8; j++) {
+          let dst = dst0 + ((<usize>j) << 2);
+          const end = dst + panelBytes;
+          if (j < nc) {
+            let src = b + (<usize>(n0 + j)) * ldb4;
+            do { store<f32>(dst, load<f32>(src)); src += 4; dst += 32; } while (dst < end);
+          } else {
+            do { store<f32>(dst, 0); dst += 32; } while (dst < end);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C[M×N] = A[M×K]·op(B) with op(B) already packed at `work` by packB(N, K, ...). */
+export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: usize, ldc: i32): void {
+  if (M <= 0 || N <= 0) return;
+  const ldc4 = (<usize>ldc) << 2;
+  if (K <= 0) {
+    for (let i = 0; i < M; i++) {
+      const row = c + (<usize>i) * ldc4;
+      for (let j = 0; j < N; j++) store<f32>(row + ((<usize>j) << 2), 0);
+    }
+    return;
+  }
+  const lda4 = (<usize>lda) << 2;
+  const np = (N + 7) >> 3;
+  const panelBytes = (<usize>K) << 5;
+  // Even K blocks no larger than KC_MAX (a 520-deep K becomes 2×260, not 512 + 8).
+  const nkb = (K + KC_MAX - 1) / KC_MAX;
+  const kcStep = (K + nkb - 1) / nkb;
+  const mMain = M - M % MR;
+  const rem = M - mMain;
+  for (let k0 = 0; k0 < K; k0 += kcStep) {
+    const kc = min(kcStep, K - k0);
+    const acc = k0 > 0;
+    const bk = work + ((<usize>k0) << 5);
+    const ak = a + ((<usize>k0) << 2);
+    for (let p0 = 0; p0 < np; p0 += NB) {
+      const p1 = min(np, p0 + NB);
+      for (let i = 0; i < mMain; i += MR) {
+        const ap = ak + (<usize>i) * lda4;
+        const cp = c + (<usize>i) * ldc4;
+        for (let p = p0; p < p1; p++) {
+          const nc = min(8, N - (p << 3));
+          const bp = bk + (<usize>p) * panelBytes;
+          if (ASC_FEATURE_RELAXED_SIMD) {
+            tile6x8(kc, ap, lda4, bp, cp + ((<usize>p) << 5), ldc4, nc, acc);
+          } else {
+            tile5x8(kc, ap, lda4, bp, cp + ((<usize>p) << 5), ldc4, nc, acc);
+          }
+        }
+      }
+      if (rem > 0) {
+        const ap = ak + (<usize>mMain) * lda4;
+        const cp = c + (<usize>mMain) * ldc4;
+        for (let p = p0; p < p1; p++) {
+          const nc = min(8, N - (p << 3));
+          const bp = bk + (<usize>p) * panelBytes;
+          const cq = cp + ((<usize>p) << 5);
+          if (rem == 5) tile5x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+          else if (rem == 4) tile4x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+          else if (rem == 3) tile3x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+          else if (rem == 2) tile2x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+          else tile1x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+        }
+      }
+    }
+  }
+}
+
+/** C[M×N] = A[M×K]·op(B); `work` holds gemmWorkBytes(N, K) bytes (16-byte aligned). */
+export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
+                     c: usize, ldc: i32, work: usize): void {
+  if (M <= 0 || N <= 0) return;
+  packB(N, K, b, ldb, transB, work);
+  gemmPacked(M, N, K, a, lda, work, c, ldc);
+}
+
+// ---- Microkernels -------------------------------------------------------------------------------
+// tileRx8(kc, a, lda4, bp, c, ldc4, nc, acc): C[0..R)[0..nc) (+)= A[0..R)[0..kc) · panel[0..kc)[0..8).
+// a: first A element of the tile (row stride lda4 bytes); bp: the panel's first packed row of this
+// K block; c: the tile's first C element (row stride ldc4 bytes); nc ≤ 8 columns are stored;
+// acc: add to C (later K blocks) instead of overwriting. kc ≥ 1.
+
+// 6x8 tile: 12 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile6x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let a1 = a + lda4;
+  let a2 = a + lda4 * 2;
+  let a3 = a + lda4 * 3;
+  let a4 = a + lda4 * 4;
+  let a5 = a + lda4 * 5;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+    c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+    c40 = loadPart(c + ldc4 * 4, nc); c41 = loadPart(c + ldc4 * 4 + 16, nc - 4);
+    c50 = loadPart(c + ldc4 * 5, nc); c51 = loadPart(c + ldc4 * 5 + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    const x1 = v128.load32_splat(a1);
+    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+    const x2 = v128.load32_splat(a2);
+    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+    const x3 = v128.load32_splat(a3);
+    c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+    const x4 = v128.load32_splat(a4);
+    c40 = madd(x4, b0, c40); c41 = madd(x4, b1, c41);
+    const x5 = v128.load32_splat(a5);
+    c50 = madd(x5, b0, c50); c51 = madd(x5, b1, c51);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
+    v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
+    v128.store(c + ldc4 * 4, c40); v128.store(c + ldc4 * 4, c41, 16);
+    v128.store(c + ldc4 * 5, c50); v128.store(c + ldc4 * 5, c51, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+    storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+    storePart(c + ldc4 * 4, c40, nc); storePart(c + ldc4 * 4 + 16, c41, nc - 4);
+    storePart(c + ldc4 * 5, c50, nc); storePart(c + ldc4 * 5 + 16, c51, nc - 4);
+  }
+}
+
+// 5x8 tile: 10 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile5x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let a1 = a + lda4;
+  let a2 = a + lda4 * 2;
+  let a3 = a + lda4 * 3;
+  let a4 = a + lda4 * 4;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+    c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+    c40 = loadPart(c + ldc4 * 4, nc); c41 = loadPart(c + ldc4 * 4 + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    const x1 = v128.load32_splat(a1);
+    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+    const x2 = v128.load32_splat(a2);
+    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+    const x3 = v128.load32_splat(a3);
+    c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+    const x4 = v128.load32_splat(a4);
+    c40 = madd(x4, b0, c40); c41 = madd(x4, b1, c41);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
+    v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
+    v128.store(c + ldc4 * 4, c40); v128.store(c + ldc4 * 4, c41, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+    storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+    storePart(c + ldc4 * 4, c40, nc); storePart(c + ldc4 * 4 + 16, c41, nc - 4);
+  }
+}
+
+// 4x8 tile: 8 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile4x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let a1 = a + lda4;
+  let a2 = a + lda4 * 2;
+  let a3 = a + lda4 * 3;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+    c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    const x1 = v128.load32_splat(a1);
+    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+    const x2 = v128.load32_splat(a2);
+    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+    const x3 = v128.load32_splat(a3);
+    c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
+    v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+    storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+  }
+}
+
+// 3x8 tile: 6 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile3x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let a1 = a + lda4;
+  let a2 = a + lda4 * 2;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    const x1 = v128.load32_splat(a1);
+    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+    const x2 = v128.load32_splat(a2);
+    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+    a0 += 4; a1 += 4; a2 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+  }
+}
+
+// 2x8 tile: 4 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile2x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let a1 = a + lda4;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    const x1 = v128.load32_splat(a1);
+    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+    a0 += 4; a1 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+  }
+}
+
+// 1x8 tile: 2 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
+function tile1x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+  let a0 = a;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  if (acc) {
+    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+  }
+  const bEnd = bp + ((<usize>kc) << 5);
+  do {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const x0 = v128.load32_splat(a0);
+    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+    a0 += 4; bp += 32;
+  } while (bp < bEnd);
+  if (nc == 8) {
+    v128.store(c, c00); v128.store(c, c01, 16);
+  } else {
+    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+  }
+}
