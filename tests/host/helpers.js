@@ -1,0 +1,96 @@
+// Shared pieces of the host tests: the built library, the build that runs, tolerances, masks,
+// and the comparison against the float64 reference that records the worst error per group.
+import assert from 'node:assert/strict';
+import * as lib from '../../dist/index.js';
+import { relFrobenius, rowKeepFromMask } from '../reference.js';
+
+if (typeof lib.init === 'function') await lib.init();
+
+export { lib };
+/** The build every test reports: 'simd', or 'relaxed' under --experimental-wasm-relaxed-simd. */
+export const BUILD = lib.activeBuild();
+/** ALGORITHM.md §4: relative Frobenius error over unmasked rows. */
+export const TOL = 1e-5;
+
+/** Test-name prefix naming the build. */
+export const tag = (name) => `[${BUILD}] ${name}`;
+
+/** Worst relative error seen per group (style, 'softmax', 'matmul', …). */
+export const worst = new Map();
+
+export function record(group, err, name) {
+  const w = worst.get(group);
+  if (!w || err > w.err || Number.isNaN(err)) worst.set(group, { err, name });
+}
+
+export function worstTable() {
+  return [...worst.entries()]
+    .map(([g, { err, name }]) => `${g}: max rel err ${err.toExponential(2)} (${name})`)
+    .join('\n');
+}
+
+/**
+ * Compares a library result with the reference over unmasked rows. Returns the error, or a
+ * failure text (so a grid can collect every failing case before asserting).
+ */
+export function compare(name, actual, expected, { mask, shape, group = 'misc', tol = TOL } = {}) {
+  if (!(actual instanceof Float32Array)) return { err: NaN, fail: `${name}: result is not a Float32Array (${actual?.constructor?.name})` };
+  if (actual.length !== expected.length) return { err: NaN, fail: `${name}: length ${actual.length}, expected ${expected.length}` };
+  const keep = shape ? rowKeepFromMask(mask ?? null, shape) : undefined;
+  const err = relFrobenius(actual, expected, keep);
+  record(group, err, name);
+  if (!(err <= tol)) return { err, fail: `${name}: rel Frobenius error ${err.toExponential(3)} > ${tol} [${BUILD}]` };
+  return { err };
+}
+
+/** Asserts a list of comparison outcomes, listing every failure, and reports the worst error. */
+export function assertAll(t, outcomes) {
+  const fails = outcomes.filter((o) => o.fail).map((o) => o.fail);
+  const maxErr = outcomes.reduce((a, o) => (o.err > a || Number.isNaN(o.err) ? o.err : a), 0);
+  t.diagnostic(`build=${BUILD} cases=${outcomes.length} maxRelErr=${Number(maxErr).toExponential(2)}`);
+  assert.equal(fails.length, 0, `${fails.length} of ${outcomes.length} cases failed:\n${fails.join('\n')}`);
+}
+
+/** Bitwise equality of two Float32Arrays (NaN-safe, −0 ≠ +0). */
+export function bitsEqual(a, b) {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+export function assertBitsEqual(a, b, what) {
+  assert.equal(a.length, b.length, `${what}: lengths ${a.length} vs ${b.length}`);
+  if (!bitsEqual(a, b)) {
+    let i = 0;
+    while (Object.is(a[i], b[i])) i++;
+    assert.fail(`${what}: differ first at [${i}]: ${a[i]} vs ${b[i]} [${BUILD}]`);
+  }
+}
+
+/**
+ * Masks [B, n] of a few kinds: 'none' (undefined), 'trailing' (batch b loses its last 3 + 4b tokens;
+ * batch 0 keeps at least one), 'inner' (zeros inside the sequence, including a run long enough to
+ * cover a whole landmark segment of length `seg`, so lucidrains sees an empty landmark).
+ */
+export function makeMask(kind, B, n, seg = 1) {
+  if (kind === 'none') return undefined;
+  const mask = new Float32Array(B * n).fill(1);
+  for (let b = 0; b < B; b++) {
+    const row = mask.subarray(b * n, (b + 1) * n);
+    if (kind === 'trailing') {
+      const cut = Math.min(n - 1, 3 + 4 * b);
+      row.fill(0, n - cut);
+    } else if (kind === 'inner') {
+      if (n >= 3) row[1] = 0;
+      const run = 2 * seg + 1;
+      const start = Math.floor(n / 3) + b;
+      if (start + run < n - 1) row.fill(0, start, start + run);
+      if (n >= 4) row[n - 2] = 0;
+    } else {
+      throw new Error(`makeMask: unknown kind ${kind}`);
+    }
+  }
+  return mask;
+}
