@@ -1,0 +1,410 @@
+// Whole attention calls inside wasm: exact softmax attention and the Nyström composition
+// (Xiong et al. 2021, eq. 15: out = softmax(Q K~ᵀ) · pinv(softmax(Q~ K~ᵀ)) · softmax(Q~ Kᵀ) · V),
+// in the three styles of shared ALGORITHM.md (authors, hf, lucidrains), so one call crosses the
+// JS/wasm boundary once.
+//
+// Inputs q, k, v and the output are [B, H, n, d] row-major; per (b, h) a contiguous n×d slab.
+// mask is f32 [B, n] (0/1) or 0; conv is f32 [H, ks] or 0. In matrix mode the output is the n×n
+// attention matrix of every head ([B, H, n, n]: the exact softmax, or the one Nyström implies,
+// k1·Z·k3) instead of the attention applied to V, and no conv is added.
+//
+// Memory: the caller provides a workspace of *WorkspaceBytes(...) bytes (16-byte aligned); its
+// layout is defined here only. Nyström keeps per head only landmarks, kernel 2 and its statistics
+// (O(B·H·m·(d + m))) plus O(n'·(d + m)) for the head in flight; exact attention works on blocks of
+// EXACT_ROWS query rows (O(EXACT_ROWS·n) scratch). Nothing is O(n²) except the matrix-mode output.
+// The output must not overlap inputs or workspace.
+import { gemm, gemmPacked, gemmWorkBytes, packB } from './gemm';
+import { softmaxRows } from './softmax';
+import { segmentMeans } from './landmarks';
+import { pinvIterate, pinvWorkBytes, matrixStats } from './pinv';
+import { convResidualAdd } from './conv';
+import { NEG_MAX, copyRowsScaled } from './util';
+
+export const STYLE_AUTHORS = 0;
+export const STYLE_HF = 1;
+export const STYLE_LUCIDRAINS = 2;
+export const INIT_ORIGINAL = 0;
+export const INIT_EXACT = 1;
+export const INIT_ABS_ROWCOL = 2;
+export const INIT_PAPER = 3;
+export const REMAINDER_PAD = 0;
+export const REMAINDER_UNEVEN = 1;
+export const REMAINDER_ERROR = 2;
+
+/** Query rows per block in exact attention. */
+// @ts-ignore: decorator
+@inline const EXACT_ROWS = 64;
+/** lucidrains' eps in the masked mean. */
+// @ts-ignore: decorator
+@inline const LUCID_EPS: f32 = 1e-8;
+
+// @ts-ignore: decorator
+@inline function align16(x: usize): usize { return (x + 15) & ~<usize>15; }
+// @ts-ignore: decorator
+@inline function f32s(count: usize): usize { return align16(count << 2); }
+
+/** Rows of zero padding added in front (remainder 'pad'), so that m divides n + pad. */
+export function padRows(n: i32, m: i32, remainder: i32): i32 {
+  return remainder == REMAINDER_PAD ? (m - n % m) % m : 0;
+}
+
+/** Authors and hf scale Q and K by d^(−1/4) each; lucidrains scales Q by d^(−1/2). */
+function qScale(style: i32, d: i32): f32 {
+  return style == STYLE_LUCIDRAINS ? <f32>(1.0 / Math.sqrt(<f64>d)) : <f32>(1.0 / Math.sqrt(Math.sqrt(<f64>d)));
+}
+function kScale(style: i32, d: i32): f32 {
+  return style == STYLE_LUCIDRAINS ? <f32>1.0 : <f32>(1.0 / Math.sqrt(Math.sqrt(<f64>d)));
+}
+
+/** dst (n + pad rows of d) = [pad zero rows; src·scale·keep]. */
+function preparePadded(dst: usize, src: usize, n: i32, d: i32, pad: i32, scale: f32, keep: usize): void {
+  const padBytes = <usize>pad * <usize>d << 2;
+  memory.fill(dst, 0, padBytes);
+  copyRowsScaled(dst + padBytes, src, n, d, scale, keep);
+}
+
+/**
+ * Keep vector of the padded sequence (np = n + pad) for batch b: 0 for the pad rows, then the
+ * caller's mask row (or 1s). Also the additive key bias of the style (authors −1e9·(1−keep),
+ * hf (1−keep)·(−3.4028235e38)); lucidrains uses fills instead (bias left unused).
+ */
+function buildKeep(keep: usize, bias: usize, mask: usize, b: i32, n: i32, pad: i32, style: i32): void {
+  const np = n + pad;
+  for (let i = 0; i < np; i++) {
+    let kv: f32 = 1;
+    if (i < pad) kv = 0;
+    else if (mask) kv = load<f32>(mask + ((<usize>b * <usize>n + <usize>(i - pad)) << 2));
+    store<f32>(keep + (<usize>i << 2), kv);
+    const bv: f32 = style == STYLE_AUTHORS ? <f32>-1e9 * (<f32>1 - kv) : (<f32>1 - kv) * NEG_MAX;
+    store<f32>(bias + (<usize>i << 2), bv);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact softmax attention
+
+// Workspace slots of exact attention on a (padded) length np.
+// @ts-ignore: decorator
+@inline const EX_KEEP = 0;
+// @ts-ignore: decorator
+@inline const EX_BIAS = 1;
+// @ts-ignore: decorator
+@inline const EX_Q = 2;
+// @ts-ignore: decorator
+@inline const EX_K = 3;
+// @ts-ignore: decorator
+@inline const EX_V = 4;
+// @ts-ignore: decorator
+@inline const EX_S = 5;
+// @ts-ignore: decorator
+@inline const EX_PACK_KT = 6;
+// @ts-ignore: decorator
+@inline const EX_PACK_V = 7;
+// @ts-ignore: decorator
+@inline const EX_END = 8;
+
+function exactSlotBytes(slot: i32, np: i32, d: i32): usize {
+  const nd = <usize>np * <usize>d;
+  switch (slot) {
+    case EX_KEEP: case EX_BIAS: return f32s(<usize>np);
+    case EX_Q: case EX_K: case EX_V: return f32s(nd);
+    case EX_S: return f32s(<usize>EXACT_ROWS * <usize>np);
+    case EX_PACK_KT: return align16(gemmWorkBytes(np, d));
+    case EX_PACK_V: return align16(gemmWorkBytes(d, np));
+  }
+  return 0;
+}
+
+function exactOffset(slot: i32, np: i32, d: i32): usize {
+  let off: usize = 0;
+  for (let s = 0; s < slot; s++) off += exactSlotBytes(s, np, d);
+  return off;
+}
+
+/** Workspace bytes of softmaxAttention (and of Nyström's exact path on a padded length). */
+export function softmaxWorkspaceBytes(n: i32, d: i32): usize {
+  return exactOffset(EX_END, n, d);
+}
+
+/**
+ * Exact attention of one head on the padded length np = n + pad, writing the last n rows:
+ * out (n×d) = softmax(Q'K'ᵀ + bias)·V', or in matrix mode out (n×n) = the softmax restricted to the
+ * last n keys. useKeep: whether keep/bias apply (a mask was given, or pad rows exist).
+ */
+function exactHead(q: usize, k: usize, v: usize, out: usize, userKeep: usize, n: i32, d: i32, pad: i32,
+                   style: i32, useKeep: bool, matrix: bool, ws: usize): void {
+  const np = n + pad;
+  const keep = ws + exactOffset(EX_KEEP, np, d);
+  const bias = ws + exactOffset(EX_BIAS, np, d);
+  const qp = ws + exactOffset(EX_Q, np, d);
+  const kp = ws + exactOffset(EX_K, np, d);
+  const vp = ws + exactOffset(EX_V, np, d);
+  const s = ws + exactOffset(EX_S, np, d);
+  const packKT = ws + exactOffset(EX_PACK_KT, np, d);
+  const packV = ws + exactOffset(EX_PACK_V, np, d);
+  const lucid = style == STYLE_LUCIDRAINS;
+  // Authors and lucidrains multiply Q and K by the mask; lucidrains V too; hf masks only the logits.
+  const qkKeep: usize = style == STYLE_HF ? 0 : userKeep;
+  preparePadded(qp, q, n, d, pad, qScale(style, d), qkKeep);
+  preparePadded(kp, k, n, d, pad, kScale(style, d), qkKeep);
+  preparePadded(vp, v, n, d, pad, 1, lucid ? userKeep : 0);
+  packB(np, d, kp, d, 1, packKT);
+  if (!matrix) packB(d, np, vp, d, 0, packV);
+  const colBias: usize = useKeep && !lucid ? bias : 0;
+  const fill: usize = useKeep && lucid ? keep : 0;
+  for (let r0 = pad; r0 < np; r0 += EXACT_ROWS) {
+    const rows = min(EXACT_ROWS, np - r0);
+    gemmPacked(rows, np, d, qp + (<usize>r0 * <usize>d << 2), d, packKT, s, np);
+    softmaxRows(s, rows, np, np, 1, colBias, fill ? fill + (<usize>r0 << 2) : 0, fill);
+    if (matrix) {
+      for (let r = 0; r < rows; r++) {
+        memory.copy(out + ((<usize>(r0 - pad + r) * <usize>n) << 2), s + ((<usize>r * <usize>np + <usize>pad) << 2), <usize>n << 2);
+      }
+    } else {
+      gemmPacked(rows, d, np, s, np, packV, out + (<usize>(r0 - pad) * <usize>d << 2), d);
+    }
+  }
+}
+
+/** The keep vector of this batch element in the exact workspace (filled by buildKeep). */
+function exactKeep(ws: usize, np: i32, d: i32): usize { return ws + exactOffset(EX_KEEP, np, d); }
+function exactBias(ws: usize, np: i32, d: i32): usize { return ws + exactOffset(EX_BIAS, np, d); }
+
+/** out += conv(V) of head h, with the conv input masked as the style does. */
+function addConv(v: usize, out: usize, mask: usize, conv: usize, ks: i32, b: i32, h: i32, n: i32, d: i32, style: i32): void {
+  if (!conv) return;
+  const keep: usize = mask && style != STYLE_HF ? mask + (<usize>b * <usize>n << 2) : 0;
+  convResidualAdd(v, n, d, conv + (<usize>h * <usize>ks << 2), ks, keep, out);
+}
+
+/** Exact softmax attention over [B, H, n, d] (ALGORITHM.md "exact path masking" per style). */
+export function softmaxAttention(q: usize, k: usize, v: usize, out: usize, mask: usize, conv: usize, ks: i32,
+                                 B: i32, H: i32, n: i32, d: i32, style: i32, matrix: bool, ws: usize): void {
+  runExact(q, k, v, out, mask, conv, ks, B, H, n, d, 0, style, matrix, ws);
+}
+
+function runExact(q: usize, k: usize, v: usize, out: usize, mask: usize, conv: usize, ks: i32,
+                  B: i32, H: i32, n: i32, d: i32, pad: i32, style: i32, matrix: bool, ws: usize): void {
+  const np = n + pad;
+  const slab = <usize>n * <usize>d << 2;
+  const outSlab = matrix ? <usize>n * <usize>n << 2 : slab;
+  const useKeep = mask != 0 || pad > 0;
+  for (let b = 0; b < B; b++) {
+    buildKeep(exactKeep(ws, np, d), exactBias(ws, np, d), mask, b, n, pad, style);
+    const userKeep: usize = mask ? mask + (<usize>b * <usize>n << 2) : 0;
+    for (let h = 0; h < H; h++) {
+      const i = <usize>(b * H + h);
+      const o = out + i * outSlab;
+      exactHead(q + i * slab, k + i * slab, v + i * slab, o, userKeep, n, d, pad, style, useKeep, matrix, ws);
+      if (!matrix) addConv(v + i * slab, o, mask, conv, ks, b, h, n, d, style);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nyström attention
+
+// Workspace slots.
+// @ts-ignore: decorator
+@inline const NY_KEEP = 0;     // np: keep of the padded sequence (current batch element)
+// @ts-ignore: decorator
+@inline const NY_BIAS = 1;     // np: additive key bias of kernel 3
+// @ts-ignore: decorator
+@inline const NY_LMKEEP = 2;   // B·H·m: mask counts per landmark (lucidrains masked mean)
+// @ts-ignore: decorator
+@inline const NY_Q = 3;        // np·d: scaled, masked, padded Q of the head in flight
+// @ts-ignore: decorator
+@inline const NY_K = 4;        // np·d
+// @ts-ignore: decorator
+@inline const NY_V = 5;        // np·d
+// @ts-ignore: decorator
+@inline const NY_QL = 6;       // B·H·m·d: Q landmarks of every head
+// @ts-ignore: decorator
+@inline const NY_KL = 7;       // B·H·m·d
+// @ts-ignore: decorator
+@inline const NY_K2 = 8;       // B·H·m·m: kernel 2 of every head
+// @ts-ignore: decorator
+@inline const NY_STATS = 9;    // B·H·4: matrixStats of every kernel 2
+// @ts-ignore: decorator
+@inline const NY_K1 = 10;      // n·m: kernel 1 (last n query rows)
+// @ts-ignore: decorator
+@inline const NY_K3 = 11;      // m·np: kernel 3
+// @ts-ignore: decorator
+@inline const NY_Z = 12;       // m·m: pinv(kernel 2)
+// @ts-ignore: decorator
+@inline const NY_K3V = 13;     // m·d
+// @ts-ignore: decorator
+@inline const NY_W = 14;       // n·m: k1·Z
+// @ts-ignore: decorator
+@inline const NY_PINV = 15;    // pinv scratch
+// @ts-ignore: decorator
+@inline const NY_GEMM = 16;    // packed-B scratch shared by every product
+// @ts-ignore: decorator
+@inline const NY_END = 17;
+
+function maxGemmWork(n: i32, np: i32, d: i32, m: i32, matrix: bool): usize {
+  let w = gemmWorkBytes(m, d);                 // Q'·K~ᵀ and Q~·K~ᵀ
+  w = max(w, gemmWorkBytes(np, d));            // Q~·K'ᵀ
+  w = max(w, gemmWorkBytes(d, np));            // k3·V'
+  w = max(w, gemmWorkBytes(m, m));             // k1·Z
+  w = max(w, gemmWorkBytes(d, m));             // W·(k3V)
+  if (matrix) w = max(w, gemmWorkBytes(n, m)); // W·k3
+  return align16(w);
+}
+
+function nySlotBytes(slot: i32, BH: i32, n: i32, np: i32, d: i32, m: i32, matrix: bool): usize {
+  const bh = <usize>BH;
+  switch (slot) {
+    case NY_KEEP: case NY_BIAS: return f32s(<usize>np);
+    case NY_LMKEEP: return f32s(bh * <usize>m);
+    case NY_Q: case NY_K: case NY_V: return f32s(<usize>np * <usize>d);
+    case NY_QL: case NY_KL: return f32s(bh * <usize>m * <usize>d);
+    case NY_K2: return f32s(bh * <usize>m * <usize>m);
+    case NY_STATS: return f32s(bh * 4);
+    case NY_K1: case NY_W: return f32s(<usize>n * <usize>m);
+    case NY_K3: return f32s(<usize>m * <usize>np);
+    case NY_Z: return f32s(<usize>m * <usize>m);
+    case NY_K3V: return f32s(<usize>m * <usize>d);
+    case NY_PINV: return align16(pinvWorkBytes(m));
+    case NY_GEMM: return maxGemmWork(n, np, d, m, matrix);
+  }
+  return 0;
+}
+
+/** Authors and hf run exact attention when m equals the length the algorithm runs on. */
+function takesExactPath(n: i32, m: i32, style: i32, remainder: i32): bool {
+  return style != STYLE_LUCIDRAINS && m == n + padRows(n, m, remainder);
+}
+
+export function nystromWorkspaceBytes(B: i32, H: i32, n: i32, d: i32, m: i32, style: i32, remainder: i32, matrix: bool): usize {
+  const np = n + padRows(n, m, remainder);
+  if (takesExactPath(n, m, style, remainder)) return softmaxWorkspaceBytes(np, d);
+  let total: usize = 0;
+  for (let s = 0; s < NY_END; s++) total += nySlotBytes(s, B * H, n, np, d, m, matrix);
+  return total;
+}
+
+// The call in flight. Calls never nest and an instance runs one call at a time, so the per-head
+// steps below read their shape from here instead of from long argument lists.
+let cH: i32 = 0, cN: i32 = 0, cNp: i32 = 0, cD: i32 = 0, cM: i32 = 0, cPad: i32 = 0;
+let cStyle: i32 = 0, cUneven: i32 = 0, cIters: i32 = 0, cMatrix: bool = false;
+let cQ: usize = 0, cK: usize = 0, cV: usize = 0, cOut: usize = 0, cMask: usize = 0, cConv: usize = 0, cKs: i32 = 0;
+/** Absolute address of every workspace slot of the call in flight (a static table, not heap). */
+const SLOT = memory.data(NY_END * 8, 16);
+
+// @ts-ignore: decorator
+@inline function slot(s: i32): usize { return load<usize>(SLOT + (<usize>s << 3)); }
+
+/**
+ * Nyström attention over [B, H, n, d]. Options are validated by the host: m ≥ 1; with remainder
+ * 'error' m divides n; with 'uneven' m ≤ n; iters ≥ 0; ks odd.
+ */
+export function nystromAttention(q: usize, k: usize, v: usize, out: usize, mask: usize, conv: usize, ks: i32,
+                                 B: i32, H: i32, n: i32, d: i32, m: i32, iters: i32, init: i32, style: i32,
+                                 remainder: i32, matrix: bool, ws: usize): void {
+  const pad = padRows(n, m, remainder);
+  if (takesExactPath(n, m, style, remainder)) {
+    runExact(q, k, v, out, mask, conv, ks, B, H, n, d, pad, style, matrix, ws);
+    return;
+  }
+  const BH = B * H;
+  cH = H; cN = n; cNp = n + pad; cD = d; cM = m; cPad = pad; cStyle = style; cIters = iters;
+  cUneven = remainder == REMAINDER_UNEVEN ? 1 : 0; cMatrix = matrix;
+  cQ = q; cK = k; cV = v; cOut = out; cMask = mask; cConv = conv; cKs = ks;
+  let off = ws;
+  for (let s = 0; s < NY_END; s++) {
+    store<usize>(SLOT + (<usize>s << 3), off);
+    off += nySlotBytes(s, BH, n, cNp, d, m, matrix);
+  }
+  const stats = slot(NY_STATS);
+  if ((init == INIT_ORIGINAL || init == INIT_ABS_ROWCOL) && BH > 1) {
+    // α is one scalar for the whole call: landmarks and kernel 2 of every head first.
+    for (let i = 0; i < BH; i++) nyLandmarks(i);
+    let maxCol: f32 = -Infinity, maxRow: f32 = 0, maxAbsCol: f32 = 0;
+    for (let i = 0; i < BH; i++) {
+      const st = stats + (<usize>i << 4);
+      maxCol = max(maxCol, load<f32>(st));
+      maxRow = max(maxRow, load<f32>(st, 4));
+      maxAbsCol = max(maxAbsCol, load<f32>(st, 8));
+    }
+    const alpha: f32 = init == INIT_ORIGINAL ? <f32>1 / maxCol : <f32>1 / (maxRow * maxAbsCol);
+    for (let i = 0; i < BH; i++) {
+      nyPrepareQK(i); // phase 1 left only the last head's Q', K' in the scratch
+      nyCompose(i, alpha);
+    }
+  } else {
+    // Per-head α (or a single head): one pass.
+    for (let i = 0; i < BH; i++) {
+      nyLandmarks(i);
+      const st = stats + (<usize>i << 4);
+      const alpha: f32 = init == INIT_ORIGINAL || init == INIT_EXACT
+        ? <f32>1 / load<f32>(st)
+        : <f32>1 / (load<f32>(st, 4) * load<f32>(st, 8));
+      nyCompose(i, alpha);
+    }
+  }
+}
+
+/** Keep/bias of head i's batch element, and its scaled, masked, padded Q' and K'. */
+function nyPrepareQK(i: i32): void {
+  const b = i / cH;
+  buildKeep(slot(NY_KEEP), slot(NY_BIAS), cMask, b, cN, cPad, cStyle);
+  const slab = <usize>i * <usize>cN * <usize>cD << 2;
+  const userKeep: usize = cMask && cStyle != STYLE_HF ? cMask + (<usize>b * <usize>cN << 2) : 0;
+  preparePadded(slot(NY_Q), cQ + slab, cN, cD, cPad, qScale(cStyle, cD), userKeep);
+  preparePadded(slot(NY_K), cK + slab, cN, cD, cPad, kScale(cStyle, cD), userKeep);
+}
+
+/** Phase 1 of head i: Q', K', landmarks, kernel 2 and its statistics. */
+function nyLandmarks(i: i32): void {
+  nyPrepareQK(i);
+  const m = cM, d = cD;
+  const lucidMask = cStyle == STYLE_LUCIDRAINS && cMask != 0;
+  const keep = slot(NY_KEEP);
+  const lm = slot(NY_LMKEEP) + (<usize>i * <usize>m << 2);
+  const ql = slot(NY_QL) + (<usize>i * <usize>m * <usize>d << 2);
+  const kl = slot(NY_KL) + (<usize>i * <usize>m * <usize>d << 2);
+  const k2 = slot(NY_K2) + (<usize>i * <usize>m * <usize>m << 2);
+  segmentMeans(slot(NY_Q), cNp, d, m, cUneven, lucidMask ? keep : 0, LUCID_EPS, ql, lucidMask ? lm : 0);
+  segmentMeans(slot(NY_K), cNp, d, m, cUneven, lucidMask ? keep : 0, LUCID_EPS, kl, 0);
+  gemm(m, m, d, ql, d, kl, d, 1, k2, m, slot(NY_GEMM));
+  // lucidrains: pairs with an empty landmark (mask count 0) are filled.
+  softmaxRows(k2, m, m, m, 1, 0, lucidMask ? lm : 0, lucidMask ? lm : 0);
+  matrixStats(k2, m, slot(NY_STATS) + (<usize>i << 4));
+}
+
+/** Phase 2 of head i (its Q', K' prepared): V', kernels 1 and 3, pinv, the products, conv. */
+function nyCompose(i: i32, alpha: f32): void {
+  const n = cN, np = cNp, d = cD, m = cM, pad = cPad;
+  const b = i / cH;
+  const lucid = cStyle == STYLE_LUCIDRAINS;
+  const lucidMask = lucid && cMask != 0;
+  const useBias = !lucid && (cMask != 0 || pad > 0);
+  const keep = slot(NY_KEEP);
+  const lm = slot(NY_LMKEEP) + (<usize>i * <usize>m << 2);
+  const ql = slot(NY_QL) + (<usize>i * <usize>m * <usize>d << 2);
+  const kl = slot(NY_KL) + (<usize>i * <usize>m * <usize>d << 2);
+  const k2 = slot(NY_K2) + (<usize>i * <usize>m * <usize>m << 2);
+  const k1 = slot(NY_K1), k3 = slot(NY_K3), z = slot(NY_Z), w = slot(NY_W), gw = slot(NY_GEMM);
+  // Kernel 1 for the last n query rows only (the pad rows' output is discarded).
+  gemm(n, m, d, slot(NY_Q) + (<usize>pad * <usize>d << 2), d, kl, d, 1, k1, m, gw);
+  softmaxRows(k1, n, m, m, 1, 0, lucidMask ? keep + (<usize>pad << 2) : 0, lucidMask ? lm : 0);
+  // Kernel 3 over every key of the padded sequence.
+  gemm(m, np, d, ql, d, slot(NY_K), d, 1, k3, np, gw);
+  softmaxRows(k3, m, np, np, 1, useBias ? slot(NY_BIAS) : 0, lucidMask ? lm : 0, lucidMask ? keep : 0);
+  pinvIterate(k2, z, m, cIters, alpha, slot(NY_PINV));
+  gemm(n, m, m, k1, m, z, m, 0, w, m, gw);
+  if (cMatrix) {
+    gemm(n, n, m, w, m, k3 + (<usize>pad << 2), np, 0, cOut + (<usize>i * <usize>n * <usize>n << 2), n, gw);
+    return;
+  }
+  // (k3·V') with V' masked only by lucidrains (authors' masked keys get weight 0 from the bias).
+  const slab = <usize>i * <usize>n * <usize>d << 2;
+  const vp = slot(NY_V);
+  preparePadded(vp, cV + slab, n, d, pad, 1, lucidMask ? cMask + (<usize>b * <usize>n << 2) : 0);
+  const k3v = slot(NY_K3V);
+  gemm(m, d, np, k3, np, vp, d, 0, k3v, d, gw);
+  const o = cOut + slab;
+  gemm(n, d, m, w, m, k3v, d, 0, o, d, gw);
+  addConv(cV + slab, o, cMask, cConv, cKs, b, i % cH, n, d, cStyle);
+}

@@ -1,0 +1,41 @@
+// Depthwise convolution residual along the sequence (torch Conv2d(H, H, (k, 1), padding=(k//2, 0),
+// groups=H, bias=False) applied to V of one head):
+//   out[i][c] += Σ_t w[t] · keep[r]·v[r][c],  r = i + t − ⌊k/2⌋, terms with r outside 0..n−1 are 0.
+// v and out are n×d (row stride d); w holds the k taps of this head; keep is an f32 vector of n
+// (the mask applied to the conv input) or 0. out must not overlap v.
+import { loadPartial, storePartial } from './util';
+
+export function convResidualAdd(v: usize, n: i32, d: i32, w: usize, ks: i32, keep: usize, out: usize): void {
+  const half = ks >> 1;
+  const d4 = d & ~3;
+  const tail = d - d4;
+  const rowBytes = <usize>d << 2;
+  for (let i = 0; i < n; i++) {
+    const t0 = max(0, half - i);
+    const t1 = min(ks, n + half - i);
+    const orow = out + <usize>i * rowBytes;
+    let c = 0;
+    for (; c < d4; c += 4) {
+      let acc = f32x4.splat(0);
+      for (let t = t0; t < t1; t++) {
+        const r = i + t - half;
+        let wt = load<f32>(w + (<usize>t << 2));
+        if (keep) wt *= load<f32>(keep + (<usize>r << 2));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(wt), v128.load(v + <usize>r * rowBytes + (<usize>c << 2))));
+      }
+      const p = orow + (<usize>c << 2);
+      v128.store(p, f32x4.add(v128.load(p), acc));
+    }
+    if (tail) {
+      let acc = f32x4.splat(0);
+      for (let t = t0; t < t1; t++) {
+        const r = i + t - half;
+        let wt = load<f32>(w + (<usize>t << 2));
+        if (keep) wt *= load<f32>(keep + (<usize>r << 2));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(wt), loadPartial(v + <usize>r * rowBytes + (<usize>c << 2), tail)));
+      }
+      const p = orow + (<usize>c << 2);
+      storePartial(p, f32x4.add(loadPartial(p, tail), acc), tail);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+// Shared SIMD helpers: a vector exp for the softmaxes, partial (tail) loads and stores that
+// never touch memory past `count` lanes, row copies with scale and row weights, and the
+// finiteness scan the host runs over inputs before any compute.
+//
+// Pointers are byte addresses; counts are in f32 elements.
+
+/** The most negative finite f32 (torch.finfo(torch.float32).min), used as the masked logit. */
+// @ts-ignore: decorator
+@inline export const NEG_MAX: f32 = -3.4028234663852886e38;
+
+// exp(x) = 2^n · e^r with n = round(x / ln2), r = x − n·ln2 (Cody–Waite split of ln2 so r is exact
+// to f32 rounding), e^r by its Taylor polynomial to degree 7 on |r| ≤ ln2/2 (truncation < 6e-9
+// relative, below f32 rounding). Inputs below −87.33 (where e^x is no longer a normal f32) give 0,
+// which is what torch's softmax gives for masked logits. Inputs must be ≤ 88 (softmax feeds x − max ≤ 0).
+// @ts-ignore: decorator
+@inline const LOG2E: f32 = 1.4426950408889634;
+// @ts-ignore: decorator
+@inline const LN2_HI: f32 = 0.693359375;
+// @ts-ignore: decorator
+@inline const LN2_LO: f32 = -2.12194440e-4;
+// @ts-ignore: decorator
+@inline const EXP_MIN: f32 = -87.33;
+
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// @ts-ignore: decorator
+@inline export function expv(x: v128): v128 {
+  const under = f32x4.lt(x, f32x4.splat(EXP_MIN));
+  const xc = f32x4.max(x, f32x4.splat(EXP_MIN));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = madd(p, r, f32x4.splat(1.0 / 720.0));
+  p = madd(p, r, f32x4.splat(1.0 / 120.0));
+  p = madd(p, r, f32x4.splat(1.0 / 24.0));
+  p = madd(p, r, f32x4.splat(1.0 / 6.0));
+  p = madd(p, r, f32x4.splat(0.5));
+  p = madd(p, r, f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0));
+  // 2^n built in the exponent field; n ≥ −126 because xc ≥ −87.33.
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = f32x4.mul(p, pow2);
+  return v128.andnot(e, under);
+}
+
+/** Loads `count` (0..4) floats into the low lanes, the other lanes 0; reads nothing past them. */
+// @ts-ignore: decorator
+@inline export function loadPartial(p: usize, count: i32): v128 {
+  let v = f32x4.splat(0);
+  if (count > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the low `count` (0..3) lanes of v; writes nothing past them. */
+// @ts-ignore: decorator
+@inline export function storePartial(p: usize, v: v128, count: i32): void {
+  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** dst[0..count) = 0. */
+export function zeroFill(dst: usize, count: i32): void {
+  memory.fill(dst, 0, <usize>count << 2);
+}
+
+/**
+ * Copies `rows` rows of `cols` floats from src to dst (both row stride `cols`), multiplying
+ * row i by `scale · rowWeight[i]` (rowWeight an f32 vector, or 0 for all ones).
+ * dst may equal src (in place); partial overlap is not allowed.
+ */
+export function copyRowsScaled(dst: usize, src: usize, rows: i32, cols: i32, scale: f32, rowWeight: usize): void {
+  const cols4 = cols & ~3;
+  const tail = cols - cols4;
+  for (let i = 0; i < rows; i++) {
+    let s = scale;
+    if (rowWeight) s *= load<f32>(rowWeight + (<usize>i << 2));
+    const vs = f32x4.splat(s);
+    const rs = src + (<usize>i * <usize>cols << 2);
+    const rd = dst + (<usize>i * <usize>cols << 2);
+    let j = 0;
+    for (; j < cols4; j += 4) {
+      v128.store(rd + (<usize>j << 2), f32x4.mul(v128.load(rs + (<usize>j << 2)), vs));
+    }
+    if (tail) storePartial(rd + (<usize>j << 2), f32x4.mul(loadPartial(rs + (<usize>j << 2), tail), vs), tail);
+  }
+}
+
+/** Index of the first NaN or ±Infinity among `count` floats at p, or −1 when all are finite. */
+export function firstNonFinite(p: usize, count: i32): i32 {
+  // x − x is 0 for every finite x and NaN for NaN and ±Infinity: scan four lanes at a time and
+  // hand the first bad vector (and the tail) to the scalar loop, which names the index.
+  const count4 = count & ~3;
+  let i = 0;
+  for (; i < count4; i += 4) {
+    const x = v128.load(p + (<usize>i << 2));
+    const d = f32x4.sub(x, x);
+    if (v128.any_true(f32x4.ne(d, d))) break;
+  }
+  for (; i < count; i++) {
+    const x = load<f32>(p + (<usize>i << 2));
+    if (!isFinite<f32>(x)) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,202 @@
+// The public API, bound to a ModuleSource (embedded bytes in index.ts, a fetched file in url.ts).
+// One-shot calls share one engine per build whose memory grows as needed; plans own an engine
+// laid out once for their shape, so their input/output views stay valid.
+import { Engine } from './engine.js';
+import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
+import { checkCommon, checkFloat32, checkInt, checkLength, checkNystrom, type Checked } from './validate.js';
+import type { AttentionPlan, BuildName, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
+
+type Kind = 'nystrom' | 'softmax';
+
+/** Regions of one attention call: q, k, v, out, mask, conv, workspace. */
+interface CallLayout {
+  q: number; k: number; v: number; out: number; mask: number; conv: number; ws: number; end: number;
+}
+
+function outLen(matrix: boolean) {
+  return (c: Checked) => (matrix ? c.B * c.H * c.n * c.n : c.B * c.H * c.n * c.d);
+}
+
+function workspaceBytes(e: Engine, kind: Kind, c: Checked, matrix: boolean): number {
+  return kind === 'softmax'
+    ? e.k.softmaxWorkspaceBytes(c.n, c.d)
+    : e.k.nystromWorkspaceBytes(c.B, c.H, c.n, c.d, c.m, c.style, c.remainder, matrix ? 1 : 0);
+}
+
+function layoutCall(e: Engine, kind: Kind, c: Checked, matrix: boolean): CallLayout {
+  const t = c.B * c.H * c.n * c.d * 4;
+  const { offsets: [q, k, v, out, mask, conv, ws], end } = e.layout([
+    t, t, t, outLen(matrix)(c) * 4, c.B * c.n * 4, c.H * c.ks * 4, workspaceBytes(e, kind, c, matrix),
+  ]);
+  return { q, k, v, out, mask, conv, ws, end };
+}
+
+/** Writes mask and conv, checks q/k/v are finite (in wasm), runs the kernel. */
+function compute(e: Engine, kind: Kind, c: Checked, L: CallLayout, matrix: boolean, withV: boolean): void {
+  const n = c.B * c.H * c.n * c.d;
+  e.checkFinite(L.q, n, 'q');
+  e.checkFinite(L.k, n, 'k');
+  if (withV) e.checkFinite(L.v, n, 'v');
+  if (c.mask) e.write(L.mask, c.mask);
+  if (c.conv) e.write(L.conv, c.conv);
+  const mask = c.mask ? L.mask : 0;
+  const conv = c.conv && !matrix ? L.conv : 0;
+  // Matrix mode reads no V: point it at q (never written).
+  const v = withV ? L.v : L.q;
+  if (kind === 'softmax') {
+    e.k.softmaxAttention(L.q, L.k, v, L.out, mask, conv, c.ks, c.B, c.H, c.n, c.d, c.style, matrix ? 1 : 0, L.ws);
+  } else {
+    e.k.nystromAttention(L.q, L.k, v, L.out, mask, conv, c.ks, c.B, c.H, c.n, c.d, c.m, c.iters, c.init, c.style,
+      c.remainder, matrix ? 1 : 0, L.ws);
+  }
+}
+
+export function makeApi(source: ModuleSource) {
+  let defaultBuild: BuildName | undefined;
+  const engines: Partial<Record<BuildName, Engine>> = {};
+
+  function current(): BuildName {
+    return (defaultBuild ??= bestBuild());
+  }
+  function engine(build = current()): Engine {
+    return (engines[build] ??= new Engine(source.module(build), build));
+  }
+
+  function check(kind: Kind, q: unknown, k: unknown, v: unknown | null, options: unknown, matrix: boolean): Checked {
+    const c = checkCommon(q, k, v, options as SoftmaxAttentionOptions, outLen(matrix));
+    return kind === 'nystrom' ? checkNystrom(c, options as NystromAttentionOptions) : c;
+  }
+
+  function oneShot(kind: Kind, q: unknown, k: unknown, v: unknown | null, options: unknown, matrix: boolean): Float32Array {
+    const c = check(kind, q, k, v, options, matrix);
+    const e = engine();
+    const L = layoutCall(e, kind, c, matrix);
+    e.write(L.q, q as Float32Array);
+    e.write(L.k, k as Float32Array);
+    if (v !== null) e.write(L.v, v as Float32Array);
+    compute(e, kind, c, L, matrix, v !== null);
+    const len = outLen(matrix)(c);
+    const result = c.out ?? new Float32Array(len);
+    result.set(e.f32(L.out, len));
+    return result;
+  }
+
+  function matmulImpl(transB: boolean, a: unknown, b: unknown, m: unknown, k: unknown, n: unknown, out?: unknown): Float32Array {
+    const name = transB ? 'matmulTransposed' : 'matmul';
+    const A = checkFloat32(a, `${name}: a`);
+    const Bm = checkFloat32(b, `${name}: b`);
+    const M = checkInt(m, `${name}: m`, 1), K = checkInt(k, `${name}: k`, 1), N = checkInt(n, `${name}: n`, 1);
+    checkLength(A, M * K, `${name}: a`, `m×k = ${M}×${K}`);
+    checkLength(Bm, K * N, `${name}: b`, transB ? `n×k = ${N}×${K}` : `k×n = ${K}×${N}`);
+    let C: Float32Array | undefined;
+    if (out !== undefined) {
+      C = checkFloat32(out, `${name}: out`);
+      checkLength(C, M * N, `${name}: out`, `m×n = ${M}×${N}`);
+    }
+    const e = engine();
+    const { offsets: [pa, pb, pc, pw] } = e.layout([M * K * 4, K * N * 4, M * N * 4, e.k.gemmWorkBytes(N, K)]);
+    e.write(pa, A);
+    e.write(pb, Bm);
+    e.checkFinite(pa, M * K, `${name}: a`);
+    e.checkFinite(pb, K * N, `${name}: b`);
+    e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
+    const result = C ?? new Float32Array(M * N);
+    result.set(e.f32(pc, M * N));
+    return result;
+  }
+
+  function createAttention(options: PlanOptions): AttentionPlan {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object with a shape, got ${describe(options)}`);
+    const kind = options.kind ?? 'nystrom';
+    if (kind !== 'nystrom' && kind !== 'softmax') throw new TypeError(`options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
+    const build = options.build === undefined ? current() : checkBuild(options.build);
+    // Check the options once with stand-in tensors of the right length (q, k, v come per run).
+    const [B0, H0, n0, d0] = Array.isArray(options.shape) ? options.shape : [];
+    const probeLen = Number.isInteger(B0 * H0 * n0 * d0) && B0 * H0 * n0 * d0 > 0 ? B0 * H0 * n0 * d0 : 0;
+    const stand = new Float32Array(probeLen);
+    const { out: _o, ...rest } = options;
+    const c = check(kind, stand, stand, stand, rest, false);
+    const e = new Engine(source.module(build), build);
+    const L = layoutCall(e, kind, c, false);
+    const len = c.B * c.H * c.n * c.d;
+    const inputs = { q: e.f32(L.q, len), k: e.f32(L.k, len), v: e.f32(L.v, len) };
+    const output = e.f32(L.out, len);
+    const shape = [c.B, c.H, c.n, c.d] as const;
+    let disposed = false;
+    const isView = (x: Float32Array, off: number) => x.buffer === e.k.memory.buffer && x.byteOffset === off;
+    const alive = () => {
+      if (disposed) throw new Error('this attention plan was disposed');
+    };
+    const plan: AttentionPlan = {
+      shape,
+      build,
+      inputs,
+      output,
+      memoryBytes: L.end,
+      run(q, k, v, out) {
+        alive();
+        const what = `the plan's shape [${shape.join(', ')}]`;
+        const named: [unknown, string, number][] = [[q, 'q', L.q], [k, 'k', L.k], [v, 'v', L.v]];
+        for (const [t, name] of named) checkLength(checkFloat32(t, name), len, name, what);
+        if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
+        for (const [t, , off] of named) if (!isView(t as Float32Array, off)) e.write(off, t as Float32Array);
+        compute(e, kind, c, L, false, true);
+        const result = out ?? new Float32Array(len);
+        result.set(output);
+        return result;
+      },
+      runInPlace() {
+        alive();
+        compute(e, kind, c, L, false, true);
+        return output;
+      },
+      dispose() {
+        disposed = true;
+      },
+    };
+    return plan;
+  }
+
+  return {
+    /** Compiles (asynchronously where possible) the module of the chosen build ahead of the first call. */
+    async init(opts: { build?: BuildName } = {}): Promise<BuildName> {
+      if (opts.build !== undefined) defaultBuild = checkBuild(opts.build);
+      const b = current();
+      await source.load(b);
+      engine(b);
+      return b;
+    },
+    /** The build one-shot calls use ('relaxed' where the engine validates relaxed SIMD, else 'simd'). */
+    activeBuild(): BuildName {
+      return current();
+    },
+    /** Switches the build of one-shot calls (and the default of new plans). */
+    selectBuild(build: BuildName): BuildName {
+      defaultBuild = checkBuild(build);
+      return defaultBuild;
+    },
+    nystromAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: NystromAttentionOptions): Float32Array {
+      return oneShot('nystrom', q, k, v, options, false);
+    },
+    softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: SoftmaxAttentionOptions): Float32Array {
+      return oneShot('softmax', q, k, v, options, false);
+    },
+    /** The n×n matrix Nyström attention implies for every head, [B, H, n, n] (no conv). */
+    nystromAttentionMatrix(q: Float32Array, k: Float32Array, options: NystromAttentionOptions): Float32Array {
+      return oneShot('nystrom', q, k, null, options, true);
+    },
+    /** The exact softmax attention matrix of every head, [B, H, n, n]. */
+    softmaxAttentionMatrix(q: Float32Array, k: Float32Array, options: SoftmaxAttentionOptions): Float32Array {
+      return oneShot('softmax', q, k, null, options, true);
+    },
+    /** C[m×n] = A[m×k]·B[k×n], row-major. */
+    matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+      return matmulImpl(false, a, b, m, k, n, out);
+    },
+    /** C[m×n] = A[m×k]·Bᵀ with B stored [n×k] (what Q·Kᵀ is), without a transpose pass. */
+    matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
+      return matmulImpl(true, a, b, m, k, n, out);
+    },
+    createAttention,
+  };
+}

@@ -1,0 +1,14 @@
+// nystrom-wasm with the wasm bytes embedded: no path, fetch or set-up call needed.
+import { makeApi } from './api.js';
+import { base64ToBytes, bytesSource } from './loader.js';
+import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm/bytes.generated.js';
+
+export type * from './types.js';
+export { buildSupport } from './loader.js';
+
+const api = makeApi(bytesSource((b) => base64ToBytes(b === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64)));
+
+export const {
+  init, activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
+  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention,
+} = api;

@@ -1,0 +1,60 @@
+/** Which of the three PyTorch implementations to reproduce (see README, "Styles"). */
+export type Style = 'authors' | 'hf' | 'lucidrains';
+/** Initialisation of the iterative pseudo-inverse: Z0 = alpha · k2ᵀ. */
+export type PinvInit = 'original' | 'exact' | 'abs_rowcol' | 'paper';
+/** What to do when landmarks does not divide seqLen. */
+export type Remainder = 'pad' | 'uneven' | 'error';
+/** The wasm build that runs: plain 128-bit SIMD, or relaxed SIMD (fused multiply-add). */
+export type BuildName = 'simd' | 'relaxed';
+
+/** A mask entry per (batch, token): 1 = token, 0 = padding. */
+export type MaskLike = Float32Array | Float64Array | Uint8Array | Int8Array | Int32Array | Uint32Array | Uint16Array | Int16Array | ArrayLike<number>;
+
+export interface SoftmaxAttentionOptions {
+  /** [batch, heads, seqLen, headDim] of q, k, v (row-major). Required. */
+  shape: readonly [number, number, number, number] | readonly number[];
+  /** batch·seqLen entries, 1 = token, 0 = padding. */
+  mask?: MaskLike;
+  /** heads·kernelSize taps of the depthwise convolution residual on V (kernelSize odd). */
+  convWeight?: Float32Array;
+  /** Default 'authors'. */
+  style?: Style;
+  /** Where to write the result (batch·heads·seqLen·headDim floats). */
+  out?: Float32Array;
+}
+
+export interface NystromAttentionOptions extends SoftmaxAttentionOptions {
+  /** Number of landmarks m. Default 64. */
+  landmarks?: number;
+  /** Iterations of the pseudo-inverse. Default 6. */
+  pinvIterations?: number;
+  /** Default: 'original' for authors and hf, 'abs_rowcol' for lucidrains. */
+  pinvInit?: PinvInit;
+  /** Default 'pad'. */
+  remainder?: Remainder;
+}
+
+export interface PlanOptions extends NystromAttentionOptions {
+  /** 'nystrom' (default) or 'softmax' (exact attention). */
+  kind?: 'nystrom' | 'softmax';
+  /** Force a build; default: the best the engine validates. */
+  build?: BuildName;
+}
+
+/** A reusable plan for one shape and one set of options. Memory is laid out once. */
+export interface AttentionPlan {
+  readonly shape: readonly [number, number, number, number];
+  readonly build: BuildName;
+  /** Runs attention; q, k, v may be the plan's own views (zero copy) or any Float32Array of the right length. */
+  run(q: Float32Array, k: Float32Array, v: Float32Array, out?: Float32Array): Float32Array;
+  /** Runs on what the caller wrote into inputs.q / .k / .v; the result is in output (valid until the next run). */
+  runInPlace(): Float32Array;
+  /** Views of the plan's input buffers in wasm memory (fill them to skip the copy in). */
+  readonly inputs: { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array };
+  /** View of the plan's output buffer in wasm memory. */
+  readonly output: Float32Array;
+  /** Peak linear-memory bytes this plan uses. */
+  readonly memoryBytes: number;
+  /** Frees the plan's instance; later calls throw. */
+  dispose(): void;
+}

@@ -1,0 +1,62 @@
+// nystrom-wasm loading its .wasm as a separate file by URL (for CSP rules or HTTP caching):
+// `await init({ url })` first; the default URL is the file shipped beside this module.
+import { makeApi } from './api.js';
+import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
+import type { BuildName } from './types.js';
+
+export type * from './types.js';
+export { buildSupport } from './loader.js';
+
+const compiled: Partial<Record<BuildName, WebAssembly.Module>> = {};
+let urlOverride: string | URL | undefined;
+
+function defaultUrl(build: BuildName): URL {
+  return new URL(`./wasm/nystrom.${build}.wasm`, import.meta.url);
+}
+
+async function fetchBytes(url: URL): Promise<ArrayBuffer> {
+  if (url.protocol === 'file:') {
+    // Node's fetch rejects file: URLs; read the file instead (Deno and Bun take this path too).
+    // (A computed specifier keeps bundlers for the browser from resolving a Node built-in.)
+    const spec = 'node:fs/promises';
+    const fs: { readFile(u: URL): Promise<Uint8Array> } = await import(spec);
+    const buf = await fs.readFile(url);
+    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not fetch ${url.href}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+const source: ModuleSource = {
+  module(build) {
+    const m = compiled[build];
+    if (!m) throw new Error(`nystrom-wasm/url: call and await init() before the first call (the '${build}' build is not loaded)`);
+    return m;
+  },
+  async load(build) {
+    if (compiled[build]) return compiled[build];
+    const url = urlOverride !== undefined ? new URL(String(urlOverride), typeof location === 'object' ? location.href : import.meta.url) : defaultUrl(build);
+    return (compiled[build] = await WebAssembly.compile(await fetchBytes(url)));
+  },
+};
+
+const api = makeApi(source);
+
+/**
+ * Loads and compiles the wasm. `url` points at a `.wasm` of the build chosen (default: the best
+ * the engine validates); without it the file shipped beside this module is used.
+ */
+export async function init(opts: { url?: string | URL; build?: BuildName } = {}): Promise<BuildName> {
+  if (opts.url !== undefined && typeof opts.url !== 'string' && !(opts.url instanceof URL)) {
+    throw new TypeError(`init: url must be a string or URL, got ${describe(opts.url)}`);
+  }
+  const build = opts.build === undefined ? bestBuild() : checkBuild(opts.build);
+  urlOverride = opts.url;
+  return api.init({ build });
+}
+
+export const {
+  activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
+  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention,
+} = api;
