@@ -1,0 +1,60 @@
+// Throughput probe for the gemm kernel: median GFLOP/s (2·M·N·K / s) per shape and transB.
+// Usage: node bench/gemm-probe.mjs [wasm ...]           (default build/nystrom.simd.wasm)
+//        node --experimental-wasm-relaxed-simd bench/gemm-probe.mjs build/nystrom.relaxed.wasm
+// With several wasm files the variants alternate inside one process, so their ratios are
+// comparable on a noisy machine. Timed: the gemm call only (B packed inside it); no copies.
+import fs from 'node:fs';
+
+const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+if (files.length === 0) files.push(new URL('../build/nystrom.simd.wasm', import.meta.url).pathname);
+const shapeArg = process.argv.find((a) => a.startsWith('--shapes='));
+const rounds = Number((process.argv.find((a) => a.startsWith('--rounds=')) || '--rounds=7').slice(9));
+let shapes = [[512, 512, 512], [1024, 1024, 1024], [4096, 64, 4096], [4096, 64, 64], [64, 4096, 64]];
+if (shapeArg) shapes = shapeArg.slice(9).split(',').map((s) => s.split('x').map(Number));
+
+const align = (x) => (x + 63) & ~63;
+const variants = files.map((f) => {
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(f)), {}).exports;
+  return { name: f.split('/').pop(), ex };
+});
+
+function setup(v, M, N, K) {
+  const { ex } = v;
+  const aOff = align(ex.heapBase ? ex.heapBase() : 65536);
+  const bOff = align(aOff + M * K * 4), cOff = align(bOff + K * N * 4), wOff = align(cOff + M * N * 4);
+  const end = wOff + Number(ex.gemmWorkBytes(N, K));
+  const need = Math.ceil((end - ex.memory.buffer.byteLength) / 65536);
+  if (need > 0) ex.memory.grow(need);
+  const f = new Float32Array(ex.memory.buffer);
+  for (let i = 0; i < M * K; i++) f[aOff / 4 + i] = Math.random() - 0.5;
+  for (let i = 0; i < K * N; i++) f[bOff / 4 + i] = Math.random() - 0.5;
+  return { aOff, bOff, cOff, wOff };
+}
+
+function timeOnce(v, M, N, K, tB, o, reps) {
+  const { gemm } = v.ex;
+  const ldb = tB ? K : N;
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) gemm(M, N, K, o.aOff, K, o.bOff, ldb, tB, o.cOff, N, o.wOff);
+  return (performance.now() - t0) / 1000 / reps;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const rows = [];
+for (const [M, N, K] of shapes) {
+  const flop = 2 * M * N * K;
+  const reps = Math.max(1, Math.round(0.05e9 / flop * 4)); // ≈ 5 ms per sample at 40 GFLOP/s
+  for (const tB of [0, 1]) {
+    const offs = variants.map((v) => setup(v, M, N, K));
+    // Warm up: V8 runs a fresh function in its baseline tier first.
+    for (let w = 0; w < 3; w++) variants.forEach((v, i) => timeOnce(v, M, N, K, tB, offs[i], reps));
+    const samples = variants.map(() => []);
+    for (let r = 0; r < rounds; r++) variants.forEach((v, i) => samples[i].push(flop / timeOnce(v, M, N, K, tB, offs[i], reps) / 1e9));
+    variants.forEach((v, i) => rows.push({ variant: v.name, shape: `${M}x${N}x${K}`, transB: tB, gflops: +median(samples[i]).toFixed(1) }));
+  }
+}
+const shapeNames = [...new Set(rows.map((r) => r.shape))];
+console.log(['variant', 'transB', ...shapeNames].join('\t'));
+for (const v of variants) for (const tB of [0, 1]) {
+  console.log([v.name, tB, ...shapeNames.map((s) => rows.find((r) => r.variant === v.name && r.shape === s && r.transB === tB).gflops)].join('\t'));
+}

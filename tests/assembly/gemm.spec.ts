@@ -1,0 +1,183 @@
+// gemm / packB / gemmPacked against a scalar triple loop.
+// Every case surrounds C with sentinels (before the first element, in each row's ldc padding, after
+// the last row) and fills the stride padding of A and B with NaN, so a write outside C[M×N] or a
+// read of A/B outside their ranges (whose product would reach C) shows up as a failure.
+import { gemm, gemmWorkBytes, packB, gemmPacked } from "../../assembly/gemm";
+
+const SENTINEL: f32 = -12345.625;
+const GUARD: i32 = 8; // floats of sentinel before C and after its last row
+
+let seed: u32 = 0x9e3779b9;
+function rnd(): f32 {
+  // xorshift32 → uniform in [-1, 1)
+  seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5;
+  return <f32>(<f64>(seed >> 8) / 8388608.0 - 1.0);
+}
+
+function allocF(count: i32): usize {
+  return heap.alloc(<usize>max(count, 1) << 2);
+}
+
+// Fills a rows×cols matrix with row stride ld: values in [-1, 1), NaN in the padding.
+function fillMatrix(p: usize, rows: i32, cols: i32, ld: i32): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < ld; j++) {
+      store<f32>(p + ((<usize>(i * ld + j)) << 2), j < cols ? rnd() : NaN);
+    }
+  }
+}
+
+@inline function at(p: usize, i: i32, j: i32, ld: i32): f32 {
+  return load<f32>(p + ((<usize>(i * ld + j)) << 2));
+}
+
+function tolerance(ref: f32): f32 {
+  return max<f32>(1e-5, Mathf.abs(ref) * 1e-5);
+}
+
+// Runs one case; returns the number of failures (bad values + touched sentinels).
+function runCase(M: i32, N: i32, K: i32, transB: i32, padA: i32, padB: i32, padC: i32, packed: bool): i32 {
+  const lda = K + padA;
+  const ldb = (transB ? K : N) + padB;
+  const ldc = N + padC;
+  const bRows = transB ? N : K;
+  const a = allocF(M * lda);
+  const b = allocF(bRows * ldb);
+  fillMatrix(a, M, K, lda);
+  fillMatrix(b, bRows, transB ? K : N, ldb);
+  const cTotal = GUARD + M * ldc + GUARD;
+  const cBuf = allocF(cTotal);
+  for (let i = 0; i < cTotal; i++) store<f32>(cBuf + ((<usize>i) << 2), SENTINEL);
+  const c = cBuf + ((<usize>GUARD) << 2);
+  const workBytes = gemmWorkBytes(N, K);
+  const work = heap.alloc(workBytes + 64);
+  for (let i: usize = 0; i < 16; i++) store<f32>(work + workBytes + (i << 2), SENTINEL);
+
+  if (packed) {
+    packB(N, K, b, ldb, transB, work);
+    gemmPacked(M, N, K, a, lda, work, c, ldc);
+  } else {
+    gemm(M, N, K, a, lda, b, ldb, transB, c, ldc, work);
+  }
+
+  let bad = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s: f32 = 0;
+      for (let k = 0; k < K; k++) {
+        s += at(a, i, k, lda) * (transB ? at(b, j, k, ldb) : at(b, k, j, ldb));
+      }
+      const got = at(c, i, j, ldc);
+      if (!(Mathf.abs(got - s) <= tolerance(s))) {
+        if (bad < 3) trace("gemm mismatch (M, N, K, i, j)", 5, M, N, K, i, j);
+        bad++;
+      }
+    }
+    for (let j = N; j < ldc; j++) if (at(c, i, j, ldc) != SENTINEL) bad++;
+  }
+  for (let i = 0; i < GUARD; i++) {
+    if (load<f32>(cBuf + ((<usize>i) << 2)) != SENTINEL) bad++;
+    if (load<f32>(c + ((<usize>(M * ldc + i)) << 2)) != SENTINEL) bad++;
+  }
+  for (let i: usize = 0; i < 16; i++) if (load<f32>(work + workBytes + (i << 2)) != SENTINEL) bad++;
+
+  heap.free(work); heap.free(cBuf); heap.free(b); heap.free(a);
+  return bad;
+}
+
+const SIZES: i32[] = [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 65];
+const FEW_K: i32[] = [1, 4, 7, 17, 64, 65];
+
+describe("gemm", () => {
+  it("matches the scalar loop on all M×N of the awkward sizes (a few K)", () => {
+    for (let t = 0; t < 2; t++) {
+      for (let mi = 0; mi < SIZES.length; mi++) {
+        for (let ni = 0; ni < SIZES.length; ni++) {
+          for (let ki = 0; ki < FEW_K.length; ki++) {
+            const M = SIZES[mi], N = SIZES[ni], K = FEW_K[ki];
+            expect<i32>(runCase(M, N, K, t, 0, 0, 0, false)).toBe(0,
+              "M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString() + " transB=" + t.toString());
+          }
+        }
+      }
+    }
+  });
+
+  it("matches on all K of the awkward sizes (a few M×N)", () => {
+    const MS: i32[] = [1, 5, 6, 17, 64];
+    const NS: i32[] = [3, 8, 9, 65];
+    for (let t = 0; t < 2; t++) {
+      for (let mi = 0; mi < MS.length; mi++) {
+        for (let ni = 0; ni < NS.length; ni++) {
+          for (let ki = 0; ki < SIZES.length; ki++) {
+            const M = MS[mi], N = NS[ni], K = SIZES[ki];
+            expect<i32>(runCase(M, N, K, t, 0, 0, 0, false)).toBe(0,
+              "M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString() + " transB=" + t.toString());
+          }
+        }
+      }
+    }
+  });
+
+  it("handles larger shapes, several K blocks and strided A/B/C", () => {
+    for (let t = 0; t < 2; t++) {
+      expect<i32>(runCase(130, 70, 300, t, 0, 0, 0, false)).toBe(0, "130x70x300");
+      expect<i32>(runCase(130, 70, 300, t, 3, 5, 7, false)).toBe(0, "130x70x300 strided");
+      expect<i32>(runCase(37, 29, 1100, t, 1, 2, 3, false)).toBe(0, "37x29x1100 strided (K blocks)");
+      expect<i32>(runCase(67, 45, 513, t, 4, 4, 4, false)).toBe(0, "67x45x513 padded by 4");
+      for (let mi = 0; mi < SIZES.length; mi += 2) {
+        const M = SIZES[mi], N = SIZES[(mi + 5) % SIZES.length], K = SIZES[(mi + 3) % SIZES.length];
+        expect<i32>(runCase(M, N, K, t, 1 + mi % 3, 2 + mi % 5, 1 + mi % 4, false)).toBe(0,
+          "strided M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString());
+      }
+    }
+  });
+
+  it("writes zeros for K = 0 and nothing for M = 0 or N = 0", () => {
+    for (let t = 0; t < 2; t++) {
+      expect<i32>(runCase(7, 9, 0, t, 0, 0, 3, false)).toBe(0, "K=0");
+      expect<i32>(runCase(0, 9, 5, t, 0, 0, 3, false)).toBe(0, "M=0");
+      expect<i32>(runCase(7, 0, 5, t, 0, 0, 3, false)).toBe(0, "N=0");
+    }
+  });
+
+  it("packB + gemmPacked equals gemm", () => {
+    for (let t = 0; t < 2; t++) {
+      expect<i32>(runCase(130, 70, 300, t, 2, 1, 3, true)).toBe(0, "130x70x300 packed");
+      expect<i32>(runCase(65, 17, 63, t, 0, 0, 0, true)).toBe(0, "65x17x63 packed");
+      expect<i32>(runCase(1, 65, 600, t, 0, 3, 1, true)).toBe(0, "1x65x600 packed");
+    }
+  });
+
+  it("packed B is reusable across row blocks and bit-identical to gemm", () => {
+    const M = 150, N = 37, K = 90;
+    for (let t = 0; t < 2; t++) {
+      const ldb = t ? K : N;
+      const a = allocF(M * K), b = allocF((t ? N : K) * ldb);
+      fillMatrix(a, M, K, K);
+      fillMatrix(b, t ? N : K, ldb, ldb);
+      const c1 = allocF(M * N), c2 = allocF(M * N);
+      const work = heap.alloc(gemmWorkBytes(N, K));
+      gemm(M, N, K, a, K, b, ldb, t, c1, N, work);
+      packB(N, K, b, ldb, t, work);
+      // Blocks of 64 rows (like exact attention), the last one short.
+      for (let i0 = 0; i0 < M; i0 += 64) {
+        const rows = min(64, M - i0);
+        gemmPacked(rows, N, K, a + ((<usize>(i0 * K)) << 2), K, work, c2 + ((<usize>(i0 * N)) << 2), N);
+      }
+      let diff = 0;
+      for (let i = 0; i < M * N; i++) {
+        if (load<u32>(c1 + ((<usize>i) << 2)) != load<u32>(c2 + ((<usize>i) << 2))) diff++;
+      }
+      expect<i32>(diff).toBe(0, "row-blocked gemmPacked differs from gemm");
+      heap.free(work); heap.free(c2); heap.free(c1); heap.free(b); heap.free(a);
+    }
+  });
+
+  it("gemmWorkBytes covers ⌈N/8⌉ panels of K×8 floats", () => {
+    expect<usize>(gemmWorkBytes(1, 1)).toBe(32);
+    expect<usize>(gemmWorkBytes(8, 3)).toBe(96);
+    expect<usize>(gemmWorkBytes(9, 3)).toBe(192);
+    expect<usize>(gemmWorkBytes(0, 3)).toBe(0);
+  });
+});
