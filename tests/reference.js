@@ -21,6 +21,22 @@ export const PINV_INITS = ['original', 'exact', 'abs_rowcol', 'paper'];
 export const REMAINDERS = ['pad', 'uneven', 'error'];
 
 // ---------------------------------------------------------------------------------------------
+// Rounding. R is the identity (float64 reference); with `emulateF32: true` in the options every
+// arithmetic result is rounded to float32 (sequential sums), which gives the error a plain float32
+// implementation of the same formulas makes: a yardstick for how well-conditioned a case is.
+const ident = (x) => x;
+let R = ident;
+function withRounding(options, fn) {
+  const saved = R;
+  R = options && options.emulateF32 ? Math.fround : ident;
+  try {
+    return fn();
+  } finally {
+    R = saved;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Small dense helpers (row-major Float64Array matrices)
 
 /** C[m×n] = A[m×k] · B[k×n]. */
@@ -30,7 +46,7 @@ export function matmulRef(a, b, m, k, n) {
     for (let p = 0; p < k; p++) {
       const aip = a[i * k + p];
       if (aip === 0) continue;
-      for (let j = 0; j < n; j++) c[i * n + j] += aip * b[p * n + j];
+      for (let j = 0; j < n; j++) c[i * n + j] = R(c[i * n + j] + R(aip * b[p * n + j]));
     }
   }
   return c;
@@ -42,7 +58,7 @@ export function matmulTransposedRef(a, b, m, k, n) {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+      for (let p = 0; p < k; p++) s = R(s + R(a[i * k + p] * b[j * k + p]));
       c[i * n + j] = s;
     }
   }
@@ -57,11 +73,11 @@ function softmaxRowsInPlace(x, rows, cols) {
     for (let j = 0; j < cols; j++) if (x[o + j] > mx) mx = x[o + j];
     let s = 0;
     for (let j = 0; j < cols; j++) {
-      const e = Math.exp(x[o + j] - mx);
+      const e = R(Math.exp(R(x[o + j] - mx)));
       x[o + j] = e;
-      s += e;
+      s = R(s + e);
     }
-    for (let j = 0; j < cols; j++) x[o + j] /= s;
+    for (let j = 0; j < cols; j++) x[o + j] = R(x[o + j] / s);
   }
 }
 
@@ -77,12 +93,12 @@ function transpose(a, rows, cols) {
  */
 export function pinvIterateRef(a, m, iters, alpha) {
   let z = transpose(a, m, m);
-  for (let i = 0; i < m * m; i++) z[i] *= alpha;
+  for (let i = 0; i < m * m; i++) z[i] = R(z[i] * alpha);
   const sub = (c, x) => {
     // c·I − x
     const r = new Float64Array(m * m);
     for (let i = 0; i < m * m; i++) r[i] = -x[i];
-    for (let i = 0; i < m; i++) r[i * m + i] += c;
+    for (let i = 0; i < m; i++) r[i * m + i] = R(r[i * m + i] + c);
     return r;
   };
   for (let it = 0; it < iters; it++) {
@@ -91,7 +107,7 @@ export function pinvIterateRef(a, m, iters, alpha) {
     const t2 = sub(15, matmulRef(az, t1, m, m, m));
     const t3 = sub(13, matmulRef(az, t2, m, m, m));
     const zz = matmulRef(z, t3, m, m, m);
-    for (let i = 0; i < m * m; i++) zz[i] *= 0.25;
+    for (let i = 0; i < m * m; i++) zz[i] = R(zz[i] * 0.25);
     z = zz;
   }
   return z;
@@ -126,7 +142,7 @@ export function pinvAlphas(k2s, m, init) {
   if (init === 'original') {
     let mx = -Infinity;
     for (const a of k2s) mx = Math.max(mx, maxOf(colSums(a, m)));
-    return k2s.map(() => 1 / mx);
+    return k2s.map(() => R(1 / mx));
   }
   if (init === 'exact') return k2s.map((a) => 1 / maxOf(colSums(a, m)));
   if (init === 'abs_rowcol') {
@@ -200,7 +216,7 @@ function convAdd(out, x, L, d, w, wOff, ks) {
       const r = i + t - half;
       if (r < 0 || r >= L) continue;
       const wt = w[wOff + t];
-      for (let c = 0; c < d; c++) out[i * d + c] += wt * x[r * d + c];
+      for (let c = 0; c < d; c++) out[i * d + c] = R(out[i * d + c] + R(wt * x[r * d + c]));
     }
   }
 }
@@ -215,13 +231,13 @@ function prepare(style, Q, K, V, L, d, mk) {
   let vv = V;
   let conv = V;
   if (style === 'authors' || style === 'hf') {
-    const s = 1 / Math.sqrt(Math.sqrt(d));
+    const s = R(1 / Math.sqrt(Math.sqrt(d)));
     const useMask = style === 'authors' && mk;
     for (let i = 0; i < L; i++) {
       const w = useMask ? mk[i] : 1;
       for (let c = 0; c < d; c++) {
-        qs[i * d + c] = (Q[i * d + c] * w) * s;
-        ks[i * d + c] = (K[i * d + c] * w) * s;
+        qs[i * d + c] = R(Q[i * d + c] * w * s);
+        ks[i * d + c] = R(K[i * d + c] * w * s);
       }
     }
     if (style === 'authors' && mk) {
@@ -229,7 +245,7 @@ function prepare(style, Q, K, V, L, d, mk) {
       for (let i = 0; i < L; i++) for (let c = 0; c < d; c++) conv[i * d + c] = V[i * d + c] * mk[i];
     }
   } else {
-    const s = Math.pow(d, -0.5);
+    const s = R(Math.pow(d, -0.5));
     if (mk) {
       vv = new Float64Array(L * d);
       for (let i = 0; i < L; i++) for (let c = 0; c < d; c++) vv[i * d + c] = V[i * d + c] * mk[i];
@@ -238,7 +254,7 @@ function prepare(style, Q, K, V, L, d, mk) {
     for (let i = 0; i < L; i++) {
       const w = mk ? mk[i] : 1;
       for (let c = 0; c < d; c++) {
-        qs[i * d + c] = (Q[i * d + c] * w) * s;
+        qs[i * d + c] = R(Q[i * d + c] * w * s);
         ks[i * d + c] = K[i * d + c] * w;
       }
     }
@@ -283,6 +299,9 @@ function takeLast(out, slabOut, b, h, H, n, d, pad) {
 
 /** Exact attention softmax(QKᵀ/√d + maskBias)·V (+ conv) with the style's conventions. */
 export function softmaxRef(q, k, v, options) {
+  return withRounding(options, () => softmaxImpl(q, k, v, options));
+}
+function softmaxImpl(q, k, v, options) {
   const [B, H, n, d] = checkShape(options.shape);
   const style = options.style ?? 'authors';
   if (!STYLES.includes(style)) throw new TypeError(`reference: unknown style ${style}`);
@@ -309,8 +328,12 @@ export function softmaxRef(q, k, v, options) {
  * return the last n rows. Options as NystromAttentionOptions (shape, mask, convWeight, style,
  * landmarks, pinvIterations, pinvInit, remainder).
  * With `options.trace = {}` the k2 matrices, alphas and Z of each (b, h) are stored there.
+ * With `options.emulateF32 = true` every operation rounds to float32 (see R above).
  */
 export function nystromRef(q, k, v, options) {
+  return withRounding(options, () => nystromImpl(q, k, v, options));
+}
+function nystromImpl(q, k, v, options) {
   const [B, H, n, d] = checkShape(options.shape);
   const style = options.style ?? 'authors';
   if (!STYLES.includes(style)) throw new TypeError(`reference: unknown style ${style}`);
@@ -365,18 +388,18 @@ export function nystromRef(q, k, v, options) {
         if (style === 'lucidrains' && mk) {
           let cnt = 0;
           for (let i = s0; i < s1; i++) cnt += mk[i];
-          divisor = cnt + LUCIDRAINS_EPS;
+          divisor = R(cnt + LUCIDRAINS_EPS);
           lmKeep[j] = cnt > 0 ? 1 : 0;
         }
         for (let c = 0; c < d; c++) {
           let sq = 0;
           let sk = 0;
           for (let i = s0; i < s1; i++) {
-            sq += p.qs[i * d + c];
-            sk += p.ks[i * d + c];
+            sq = R(sq + p.qs[i * d + c]);
+            sk = R(sk + p.ks[i * d + c]);
           }
-          ql[j * d + c] = sq / divisor;
-          kl[j * d + c] = sk / divisor;
+          ql[j * d + c] = R(sq / divisor);
+          kl[j * d + c] = R(sk / divisor);
         }
       }
       const k1 = matmulTransposedRef(p.qs, kl, L, d, m);

@@ -7,7 +7,7 @@ import {
   nystromRef, softmaxRef, matmulRef, matmulTransposedRef, relFrobenius, makeQKV, randn,
   STYLES, PINV_INITS, REMAINDERS,
 } from '../reference.js';
-import { lib, BUILD, TOL, tag, compare, assertAll, assertBitsEqual, bitsEqual, makeMask, worstTable } from './helpers.js';
+import { lib, BUILD, TOL, tag, compare, assertAll, assertBitsEqual, bitsEqual, makeMask, worstTable, atFloat32Limit, EMULATION_FACTOR } from './helpers.js';
 
 const { nystromAttention, softmaxAttention, matmul, matmulTransposed, createAttention } = lib;
 
@@ -53,7 +53,7 @@ function nyCase(style, shape, opts, maskKind, seed) {
     return { err: NaN, fail: `${name}: threw ${e?.constructor?.name}: ${e?.message}` };
   }
   const want = nystromRef(q, k, v, o);
-  return compare(name, got, want, { mask, shape, group: style });
+  return compare(name, got, want, { mask, shape, group: style, emulate: () => nystromRef(q, k, v, { ...o, emulateF32: true }) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,6 +510,7 @@ test(tag('selectBuild: switch to simd and back; relaxed is refused where the eng
 test(tag('summary of the worst errors per group'), (t) => {
   const table = worstTable();
   for (const line of table.split('\n')) t.diagnostic(`build=${BUILD} ${line}`);
+  for (const line of atFloat32Limit) t.diagnostic(`build=${BUILD} past ${TOL} but within ${EMULATION_FACTOR}× plain float32: ${line}`);
   console.log(`conformance [${BUILD}] (tolerance ${TOL}):\n${table}`);
   assert.ok(table.length > 0);
   assert.ok(bitsEqual(new Float32Array([1]), new Float32Array([1])));

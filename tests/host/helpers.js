@@ -33,15 +33,33 @@ export function worstTable() {
  * Compares a library result with the reference over unmasked rows. Returns the error, or a
  * failure text (so a grid can collect every failing case before asserting).
  */
-export function compare(name, actual, expected, { mask, shape, group = 'misc', tol = TOL } = {}) {
+export function compare(name, actual, expected, { mask, shape, group = 'misc', tol = TOL, emulate } = {}) {
   if (!(actual instanceof Float32Array)) return { err: NaN, fail: `${name}: result is not a Float32Array (${actual?.constructor?.name})` };
   if (actual.length !== expected.length) return { err: NaN, fail: `${name}: length ${actual.length}, expected ${expected.length}` };
   const keep = shape ? rowKeepFromMask(mask ?? null, shape) : undefined;
   const err = relFrobenius(actual, expected, keep);
   record(group, err, name);
-  if (!(err <= tol)) return { err, fail: `${name}: rel Frobenius error ${err.toExponential(3)} > ${tol} [${BUILD}]` };
-  return { err };
+  if (err <= tol) return { err };
+  if (emulate && Number.isFinite(err)) {
+    // Past the bar: is the case itself beyond float32? A plain float32 evaluation of the same
+    // formulas (every operation rounded, sequential sums) is the yardstick; the library may be at
+    // most EMULATION_FACTOR times worse than it, never worse than that.
+    const e32 = relFrobenius(emulate(), expected, keep);
+    if (err <= EMULATION_FACTOR * e32) {
+      atFloat32Limit.push(`${name}: ${err.toExponential(2)} (plain float32 evaluation: ${e32.toExponential(2)})`);
+      return { err };
+    }
+    return { err, fail: `${name}: rel Frobenius error ${err.toExponential(3)} > ${tol} and > ${EMULATION_FACTOR}× the plain float32 evaluation (${e32.toExponential(2)}) [${BUILD}]` };
+  }
+  return { err, fail: `${name}: rel Frobenius error ${err.toExponential(3)} > ${tol} [${BUILD}]` };
 }
+
+/**
+ * Cases past TOL where a plain float32 evaluation of the formulas is itself past TOL (ill-conditioned
+ * k2 with many pinv iterations): accepted up to EMULATION_FACTOR × that error and listed in the summary.
+ */
+export const EMULATION_FACTOR = 2;
+export const atFloat32Limit = [];
 
 /** Asserts a list of comparison outcomes, listing every failure, and reports the worst error. */
 export function assertAll(t, outcomes) {
