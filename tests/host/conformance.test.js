@@ -375,6 +375,49 @@ test(tag('inputs are not modified and results are not views a later call overwri
   assertBitsEqual(s1, s1c, 'softmax result survives the next call');
 });
 
+test(tag('inputs, mask and out as unaligned subarray views; aliased q = k = v and out = v'), () => {
+  const shape = [2, 2, 41, 5];
+  const count = 2 * 2 * 41 * 5;
+  const { q, k, v } = makeQKV(shape, 1520);
+  const mask = makeMask('inner', 2, 41, 5);
+  for (const style of STYLES) {
+    const o = { shape, style, landmarks: 6, mask, convWeight: randn(2 * 3, 0.5, 1521) };
+    const base = nystromAttention(q, k, v, o);
+    const baseSm = softmaxAttention(q, k, v, o);
+    // Views at odd float offsets into larger buffers (byteOffset not a multiple of 16).
+    const view = (x, off) => {
+      const big = new Float32Array(x.length + off + 3).fill(99);
+      big.set(x, off);
+      return big.subarray(off, off + x.length);
+    };
+    const mv = new Float32Array(mask.length + 5).fill(1);
+    mv.set(mask, 3);
+    const ov = view(new Float32Array(count), 1);
+    const r = nystromAttention(view(q, 1), view(k, 2), view(v, 3), { ...o, mask: mv.subarray(3, 3 + mask.length), out: ov });
+    assert.equal(r, ov);
+    assertBitsEqual(r, base, `${style}: views`);
+    const ovBuf = new Float32Array(ov.buffer);
+    assert.equal(ovBuf[0], 99, `${style}: no write before the out view`);
+    assert.equal(ovBuf[count + 1], 99, `${style}: no write after the out view`);
+    assertBitsEqual(softmaxAttention(view(q, 5), view(k, 6), view(v, 7), o), baseSm, `${style}: softmax views`);
+    // The same array for q, k and v.
+    const x = q.slice();
+    assertBitsEqual(nystromAttention(x, x, x, o), nystromAttention(q, q.slice(), q.slice(), o), `${style}: q = k = v`);
+    // out aliasing an input: inputs are read before out is written.
+    const vv = v.slice();
+    assertBitsEqual(nystromAttention(q, k, vv, { ...o, out: vv }), base, `${style}: out = v`);
+    const qq = q.slice();
+    assertBitsEqual(softmaxAttention(qq, k, v, { ...o, out: qq }), baseSm, `${style}: softmax out = q`);
+  }
+  const a = randn(64, 1, 1522);
+  const b = randn(64, 1, 1523);
+  const fresh = matmul(a, b, 8, 8, 8);
+  const a2 = a.slice();
+  assertBitsEqual(matmul(a2, b, 8, 8, 8, a2), fresh, 'matmul out = a');
+  const b2 = b.slice();
+  assertBitsEqual(matmulTransposed(a, b2, 8, 8, 8, b2), matmulTransposed(a, b, 8, 8, 8), 'matmulTransposed out = b');
+});
+
 test(tag('the same call twice is bitwise deterministic'), () => {
   const shape = [2, 3, 77, 9];
   const { q, k, v } = makeQKV(shape, 1550);
