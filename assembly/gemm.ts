@@ -5,10 +5,12 @@
 // stride ldb ≥ N; with transB = 1, B is stored N×K with row stride ldb ≥ K and used transposed.
 // C is M×N with row stride ldc ≥ N.
 //
-// Packed B (`work`, gemmWorkBytes(N, K) bytes, 16-byte aligned): ⌈N/8⌉ panels of 8 columns, each
-// K rows of 8 contiguous floats (panel p, row k at float offset (p·K + k)·8). The last panel is
-// zero-padded past column N, so every microkernel computes a full 8-wide tile and the tail is
-// handled only when storing.
+// Scratch (`work`, gemmWorkBytes(N, K) bytes, 16-byte aligned):
+//   [0, ⌈N/8⌉·K·32)   packed B: ⌈N/8⌉ panels of 8 columns, each K rows of 8 contiguous floats
+//                     (panel p, row k at float offset (p·K + k)·8). The last panel is zero-padded
+//                     past column N, so every tile computes 8 columns and only the stores see the tail.
+//   then MR·min(K, KC_MAX) floats: one row tile of A for one K block, R floats per k.
+// packB writes only the first part; gemmPacked reads it and uses the second part.
 //
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
@@ -18,15 +20,17 @@
 // kernel accumulates into C between blocks, so C's previous content is overwritten, never read
 // before the first block has stored.
 //
-// Tiles. V8 gives wasm 15 vector registers. A tile MR×8 keeps 2·MR accumulators, two B vectors and
-// one broadcast A value live; the plain build needs one more for the product before the add.
-// Plain: 5×8 (14 registers); relaxed (fused madd): 6×8 (15). Larger tiles spill. Remainder rows use
-// the exact smaller tile (4, 3, 2, 1 rows), not a scalar path. The k loop is not unrolled: V8 then
-// hoists all loads of the body and spills.
+// Tiles. V8 gives wasm 15 vector registers, and its scheduler issues all loads of a loop body
+// before the arithmetic, so every loaded value is live at once: a tile R×8 needs 2·R accumulators
+// + 2 B vectors + R broadcast A values (+1 product in the plain build). 4×8 (14, 15 plain) is the
+// largest that fits; 5×8 and 6×8 spill here. The k loop is not unrolled for the same reason.
+// A is packed per row tile and K block into `work` (R floats per k, contiguous), so the R
+// broadcasts use one pointer with immediate offsets: that keeps the loop body short enough to be
+// FMA-bound. Remainder rows (M mod 4) use the exact 3-, 2- or 1-row tile, not a scalar path.
 
-// Rows per main tile, chosen per build.
-const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
-// Maximum K block: the B panel slice (KC·32 bytes) and the MR A rows stay in L1 across a tile.
+// Rows per main tile (both builds: see Tiles above).
+const MR: i32 = 4;
+// Maximum K block: a panel slice (KC·32 bytes) and the packed A tile (KC·16 bytes) stay in L1.
 const KC_MAX: i32 = 512;
 // Panels per N block: a K block of that many panels (NB·KC·32 bytes ≤ 256 KiB) stays in L2 while all
 // row tiles pass over it.
@@ -65,7 +69,48 @@ const NB: i32 = 16;
 /** Bytes of scratch `gemm` / `packB` need for an N-column, K-deep B: ⌈N/8⌉ panels of K×8 floats. */
 export function gemmWorkBytes(N: i32, K: i32): usize {
   if (N <= 0 || K <= 0) return 0;
-  return (<usize>((N + 7) >> 3)) * (<usize>K) << 5;
+  return packedBBytes(N, K) + ((<usize>(MR * min(K, KC_MAX))) << 2);
+}
+
+@inline function packedBBytes(N: i32, K: i32): usize {
+  return ((<usize>((N + 7) >> 3)) * (<usize>K)) << 5;
+}
+
+// Interleaves R ≤ 4 rows of A (row stride lda4 bytes), kc columns from a, as kc groups of R floats.
+function packA(R: i32, kc: i32, a: usize, lda4: usize, dst: usize): void {
+  if (R == 4) {
+    const r0 = a, r1 = a + lda4, r2 = r1 + lda4, r3 = r2 + lda4;
+    const k4 = kc & ~3;
+    let o: usize = 0;
+    const o4 = (<usize>k4) << 2;
+    while (o < o4) {
+      const v0 = v128.load(r0 + o), v1 = v128.load(r1 + o);
+      const v2 = v128.load(r2 + o), v3 = v128.load(r3 + o);
+      const l01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), h01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const l23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), h23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      v128.store(dst, v128.shuffle<f32>(l01, l23, 0, 1, 4, 5));
+      v128.store(dst, v128.shuffle<f32>(l01, l23, 2, 3, 6, 7), 16);
+      v128.store(dst, v128.shuffle<f32>(h01, h23, 0, 1, 4, 5), 32);
+      v128.store(dst, v128.shuffle<f32>(h01, h23, 2, 3, 6, 7), 48);
+      o += 16; dst += 64;
+    }
+    const end = (<usize>kc) << 2;
+    while (o < end) {
+      store<f32>(dst, load<f32>(r0 + o));
+      store<f32>(dst, load<f32>(r1 + o), 4);
+      store<f32>(dst, load<f32>(r2 + o), 8);
+      store<f32>(dst, load<f32>(r3 + o), 12);
+      o += 4; dst += 16;
+    }
+  } else {
+    for (let r = 0; r < R; r++) {
+      let src = a + (<usize>r) * lda4;
+      let d = dst + ((<usize>r) << 2);
+      const end = src + ((<usize>kc) << 2);
+      const step = (<usize>R) << 2;
+      while (src < end) { store<f32>(d, load<f32>(src)); src += 4; d += step; }
+    }
+  }
 }
 
 /** Packs op(B) (K×N) into 8-column panels at `work` (layout in the file header). */
@@ -170,11 +215,10 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
   const lda4 = (<usize>lda) << 2;
   const np = (N + 7) >> 3;
   const panelBytes = (<usize>K) << 5;
+  const apack = work + packedBBytes(N, K);
   // Even K blocks no larger than KC_MAX (a 520-deep K becomes 2×260, not 512 + 8).
   const nkb = (K + KC_MAX - 1) / KC_MAX;
   const kcStep = (K + nkb - 1) / nkb;
-  const mMain = M - M % MR;
-  const rem = M - mMain;
   for (let k0 = 0; k0 < K; k0 += kcStep) {
     const kc = min(kcStep, K - k0);
     const acc = k0 > 0;
@@ -182,31 +226,26 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
     const ak = a + ((<usize>k0) << 2);
     for (let p0 = 0; p0 < np; p0 += NB) {
       const p1 = min(np, p0 + NB);
-      for (let i = 0; i < mMain; i += MR) {
-        const ap = ak + (<usize>i) * lda4;
-        const cp = c + (<usize>i) * ldc4;
-        for (let p = p0; p < p1; p++) {
-          const nc = min(8, N - (p << 3));
-          const bp = bk + (<usize>p) * panelBytes;
-          if (ASC_FEATURE_RELAXED_SIMD) {
-            tile6x8(kc, ap, lda4, bp, cp + ((<usize>p) << 5), ldc4, nc, acc);
-          } else {
-            tile5x8(kc, ap, lda4, bp, cp + ((<usize>p) << 5), ldc4, nc, acc);
+      for (let i = 0; i < M; i += MR) {
+        const R = min(MR, M - i);
+        packA(R, kc, ak + (<usize>i) * lda4, lda4, apack);
+        const ci = c + (<usize>i) * ldc4;
+        if (R == 4) {
+          for (let p = p0; p < p1; p++) {
+            tile4x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
           }
-        }
-      }
-      if (rem > 0) {
-        const ap = ak + (<usize>mMain) * lda4;
-        const cp = c + (<usize>mMain) * ldc4;
-        for (let p = p0; p < p1; p++) {
-          const nc = min(8, N - (p << 3));
-          const bp = bk + (<usize>p) * panelBytes;
-          const cq = cp + ((<usize>p) << 5);
-          if (rem == 5) tile5x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
-          else if (rem == 4) tile4x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
-          else if (rem == 3) tile3x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
-          else if (rem == 2) tile2x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
-          else tile1x8(kc, ap, lda4, bp, cq, ldc4, nc, acc);
+        } else if (R == 3) {
+          for (let p = p0; p < p1; p++) {
+            tile3x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
+          }
+        } else if (R == 2) {
+          for (let p = p0; p < p1; p++) {
+            tile2x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
+          }
+        } else {
+          for (let p = p0; p < p1; p++) {
+            tile1x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
+          }
         }
       }
     }
@@ -222,122 +261,12 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
 }
 
 // ---- Microkernels -------------------------------------------------------------------------------
-// tileRx8(kc, a, lda4, bp, c, ldc4, nc, acc): C[0..R)[0..nc) (+)= A[0..R)[0..kc) · panel[0..kc)[0..8).
-// a: first A element of the tile (row stride lda4 bytes); bp: the panel's first packed row of this
-// K block; c: the tile's first C element (row stride ldc4 bytes); nc ≤ 8 columns are stored;
-// acc: add to C (later K blocks) instead of overwriting. kc ≥ 1.
+// tileRx8(kc, ap, bp, c, ldc4, nc, acc): C[0..R)[0..nc) (+)= Apacked[0..kc)[0..R) · panel[0..kc)[0..8).
+// ap: the packed A tile (R floats per k); bp: the panel's first packed row of this K block; c: the
+// tile's first C element (row stride ldc4 bytes); nc ≤ 8 columns are stored; acc: add to C (later
+// K blocks) instead of overwriting. kc ≥ 1.
 
-// 6x8 tile: 12 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile6x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
-  let a1 = a + lda4;
-  let a2 = a + lda4 * 2;
-  let a3 = a + lda4 * 3;
-  let a4 = a + lda4 * 4;
-  let a5 = a + lda4 * 5;
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  if (acc) {
-    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
-    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
-    c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
-    c40 = loadPart(c + ldc4 * 4, nc); c41 = loadPart(c + ldc4 * 4 + 16, nc - 4);
-    c50 = loadPart(c + ldc4 * 5, nc); c51 = loadPart(c + ldc4 * 5 + 16, nc - 4);
-  }
-  const bEnd = bp + ((<usize>kc) << 5);
-  do {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
-    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    const x1 = v128.load32_splat(a1);
-    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    const x2 = v128.load32_splat(a2);
-    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-    const x3 = v128.load32_splat(a3);
-    c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-    const x4 = v128.load32_splat(a4);
-    c40 = madd(x4, b0, c40); c41 = madd(x4, b1, c41);
-    const x5 = v128.load32_splat(a5);
-    c50 = madd(x5, b0, c50); c51 = madd(x5, b1, c51);
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4; bp += 32;
-  } while (bp < bEnd);
-  if (nc == 8) {
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
-    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
-    v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
-    v128.store(c + ldc4 * 4, c40); v128.store(c + ldc4 * 4, c41, 16);
-    v128.store(c + ldc4 * 5, c50); v128.store(c + ldc4 * 5, c51, 16);
-  } else {
-    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
-    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
-    storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
-    storePart(c + ldc4 * 4, c40, nc); storePart(c + ldc4 * 4 + 16, c41, nc - 4);
-    storePart(c + ldc4 * 5, c50, nc); storePart(c + ldc4 * 5 + 16, c51, nc - 4);
-  }
-}
-
-// 5x8 tile: 10 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile5x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
-  let a1 = a + lda4;
-  let a2 = a + lda4 * 2;
-  let a3 = a + lda4 * 3;
-  let a4 = a + lda4 * 4;
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  if (acc) {
-    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
-    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
-    c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
-    c40 = loadPart(c + ldc4 * 4, nc); c41 = loadPart(c + ldc4 * 4 + 16, nc - 4);
-  }
-  const bEnd = bp + ((<usize>kc) << 5);
-  do {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
-    c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    const x1 = v128.load32_splat(a1);
-    c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    const x2 = v128.load32_splat(a2);
-    c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-    const x3 = v128.load32_splat(a3);
-    c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-    const x4 = v128.load32_splat(a4);
-    c40 = madd(x4, b0, c40); c41 = madd(x4, b1, c41);
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; bp += 32;
-  } while (bp < bEnd);
-  if (nc == 8) {
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
-    v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
-    v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
-    v128.store(c + ldc4 * 4, c40); v128.store(c + ldc4 * 4, c41, 16);
-  } else {
-    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
-    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
-    storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
-    storePart(c + ldc4 * 4, c40, nc); storePart(c + ldc4 * 4 + 16, c41, nc - 4);
-  }
-}
-
-// 4x8 tile: 8 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile4x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
-  let a1 = a + lda4;
-  let a2 = a + lda4 * 2;
-  let a3 = a + lda4 * 3;
+function tile4x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -351,15 +280,15 @@ function tile4x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   const bEnd = bp + ((<usize>kc) << 5);
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
+    const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    const x1 = v128.load32_splat(a1);
+    const x1 = v128.load32_splat(ap, 4);
     c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    const x2 = v128.load32_splat(a2);
+    const x2 = v128.load32_splat(ap, 8);
     c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-    const x3 = v128.load32_splat(a3);
+    const x3 = v128.load32_splat(ap, 12);
     c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4; bp += 32;
+    ap += 16; bp += 32;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -374,11 +303,7 @@ function tile4x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   }
 }
 
-// 3x8 tile: 6 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile3x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
-  let a1 = a + lda4;
-  let a2 = a + lda4 * 2;
+function tile3x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -390,13 +315,13 @@ function tile3x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   const bEnd = bp + ((<usize>kc) << 5);
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
+    const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    const x1 = v128.load32_splat(a1);
+    const x1 = v128.load32_splat(ap, 4);
     c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    const x2 = v128.load32_splat(a2);
+    const x2 = v128.load32_splat(ap, 8);
     c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-    a0 += 4; a1 += 4; a2 += 4; bp += 32;
+    ap += 12; bp += 32;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -409,10 +334,7 @@ function tile3x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   }
 }
 
-// 2x8 tile: 4 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile2x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
-  let a1 = a + lda4;
+function tile2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   if (acc) {
@@ -422,11 +344,11 @@ function tile2x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   const bEnd = bp + ((<usize>kc) << 5);
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
+    const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    const x1 = v128.load32_splat(a1);
+    const x1 = v128.load32_splat(ap, 4);
     c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    a0 += 4; a1 += 4; bp += 32;
+    ap += 8; bp += 32;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -437,9 +359,7 @@ function tile2x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   }
 }
 
-// 1x8 tile: 2 accumulators + 2 B vectors + 1 broadcast A (+1 product in the plain build).
-function tile1x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
-  let a0 = a;
+function tile1x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   if (acc) {
     c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
@@ -447,9 +367,9 @@ function tile1x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
   const bEnd = bp + ((<usize>kc) << 5);
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    const x0 = v128.load32_splat(a0);
+    const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    a0 += 4; bp += 32;
+    ap += 4; bp += 32;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -457,3 +377,4 @@ function tile1x8(kc: i32, a: usize, lda4: usize, bp: usize, c: usize, ldc4: usiz
     storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
   }
 }
+
