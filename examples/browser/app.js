@@ -283,7 +283,7 @@ async function run() {
     $('stats').replaceChildren(
       stat('matrix rel. error', matRel.toExponential(2), 'Frobenius'),
       stat('output rel. error', outRel.toExponential(2), 'with V'),
-      stat('max |error|', maxErr.toExponential(2)),
+      stat('max |error|', maxErr.toExponential(2), 'of any entry'),
       stat('speed-up', `${(exactMs / nysMs).toFixed(2)}×`, `${exactMs.toFixed(1)} → ${nysMs.toFixed(1)} ms`),
       stat('shape', `n ${n}, d ${d}`, `m ${m}, ${style}`),
       stat('wasm build', build, build === 'relaxed' ? 'fused multiply-add' : '128-bit SIMD'),

@@ -71,13 +71,20 @@ async function checks(server, page) {
   const m8 = await page.evaluate(() => window.demo.last);
   report(m8.m === 8 && m8.matRel > last.matRel, 'fewer landmarks, larger error', `${last.matRel.toExponential(2)} → ${m8.matRel.toExponential(2)}`);
 
+  // The largest size: the maps are mean-pooled to 512 pixels.
+  await page.selectOption('#n', '1024');
+  await waitRuns(page, 3);
+  const big = await readCanvases(page);
+  const bigLast = await page.evaluate(() => window.demo.last);
+  report(big.every((c) => c.w === 512 && c.variance > 20), 'n 1024 pooled to 512 px', `exact ${bigLast.exactMs.toFixed(1)} ms, Nyström ${bigLast.nysMs.toFixed(1)} ms, rel ${bigLast.matRel.toExponential(2)}`);
+
   // Pasted inputs: the current inputs round-trip through the JSON box; malformed JSON is reported.
   await page.selectOption('#n', '64');
-  await waitRuns(page, 3);
+  await waitRuns(page, 4);
   await page.click('#paste-box summary');
   await page.click('#fill');
   await page.selectOption('#inputs', 'paste');
-  await waitRuns(page, 4);
+  await waitRuns(page, 5);
   const pasted = await page.evaluate(() => ({ last: window.demo.last, error: document.getElementById('status').classList.contains('error') }));
   report(!pasted.error && pasted.last.n === 64, 'pasted inputs run', `n ${pasted.last.n}, d ${pasted.last.d}`);
   await page.fill('#paste', '{"q": [[1, 2], [3]], "k": []}');
