@@ -174,10 +174,18 @@ describe("gemm", () => {
     }
   });
 
-  it("gemmWorkBytes covers ⌈N/8⌉ panels of K×8 floats", () => {
-    expect<usize>(gemmWorkBytes(1, 1)).toBe(32);
-    expect<usize>(gemmWorkBytes(8, 3)).toBe(96);
-    expect<usize>(gemmWorkBytes(9, 3)).toBe(192);
+  it("gemmWorkBytes holds at least the packed panels, in 16-byte units", () => {
+    const Ns: i32[] = [1, 7, 8, 9, 65];
+    const Ks: i32[] = [1, 3, 600, 1100];
+    for (let i = 0; i < Ns.length; i++) {
+      for (let j = 0; j < Ks.length; j++) {
+        const bytes = gemmWorkBytes(Ns[i], Ks[j]);
+        const panels = (<usize>((Ns[i] + 7) >> 3)) * (<usize>Ks[j]) * 32;
+        expect<bool>(bytes >= panels).toBe(true, "gemmWorkBytes too small");
+        expect<usize>(bytes & 15).toBe(0, "gemmWorkBytes not a multiple of 16");
+      }
+    }
     expect<usize>(gemmWorkBytes(0, 3)).toBe(0);
+    expect<usize>(gemmWorkBytes(3, 0)).toBe(0);
   });
 });
