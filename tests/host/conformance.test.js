@@ -540,6 +540,7 @@ test(tag('selectBuild: switch to simd and back; relaxed is refused where the eng
     assert.equal(lib.activeBuild(), 'relaxed');
   } else {
     assert.throws(() => lib.selectBuild('relaxed'), /relaxed/i);
+    assert.throws(() => createAttention({ shape, build: 'relaxed' }), /relaxed/i);
     assert.equal(lib.activeBuild(), 'simd', 'a refused switch keeps the build');
     lib.selectBuild('simd');
     assert.equal(lib.activeBuild(), 'simd');

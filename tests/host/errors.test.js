@@ -62,6 +62,7 @@ test(tag('errors: inputs that are not Float32Array'), () => {
   expectError('q Float64Array', ny({}, f64), TypeError, [/\bq\b/, /Float32Array/, /Float64Array/]);
   expectError('k plain array', ny({}, q, Array.from(k)), TypeError, [/\bk\b/, /Float32Array/, /Array/]);
   expectError('v null', ny({}, q, k, null), TypeError, [/\bv\b/, /Float32Array/, /null/]);
+  expectError('softmax v null', () => softmaxAttention(q, k, null, OPTS), TypeError, [/\bv\b/, /Float32Array/, /null/]);
   expectError('v undefined', () => softmaxAttention(q, k, undefined, OPTS), TypeError, [/\bv\b/, /Float32Array/, /undefined/]);
   expectError('q string', sm({}, 'abc'), TypeError, [/\bq\b/, /Float32Array/, /string/]);
 });

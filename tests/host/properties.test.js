@@ -327,3 +327,51 @@ test(tag('bitwise repeatability across styles (the same inputs, the same bits)')
     assertBitsEqual(nystromAttention(q, k, v, o), a, style);
   }
 });
+
+test(tag('attention matrices: matrix · (V·mask) equals the attention output; softmax matrix rows sum to 1'), (t) => {
+  const { nystromAttentionMatrix, softmaxAttentionMatrix } = lib;
+  if (typeof nystromAttentionMatrix !== 'function' || typeof softmaxAttentionMatrix !== 'function') {
+    t.skip('the build exports no attention-matrix functions');
+    return;
+  }
+  let worst = 0;
+  for (const style of STYLES) {
+    for (const [n, m, remainder] of [[40, 8, 'pad'], [45, 8, 'pad'], [45, 8, 'uneven'], [20, 32, 'pad'], [24, 24, 'pad']]) {
+      const shape = [2, 2, n, 5];
+      const [B, H, , d] = shape;
+      const { q, k, v } = makeQKV(shape, 140 + n + m);
+      const mask = makeMask('inner', B, n, Math.ceil(n / m));
+      const keep = rowKeepFromMask(mask, shape);
+      for (const kind of ['nystrom', 'softmax']) {
+        const o = { shape, style, mask, landmarks: m, remainder };
+        const A = kind === 'nystrom' ? nystromAttentionMatrix(q, k, o) : softmaxAttentionMatrix(q, k, o);
+        assert.equal(A.length, B * H * n * n, `${kind} matrix length`);
+        const out = kind === 'nystrom' ? nystromAttention(q, k, v, o) : softmaxAttention(q, k, v, o);
+        const av = new Float64Array(out.length);
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < H; h++) {
+            const bh = b * H + h;
+            for (let i = 0; i < n; i++) {
+              for (let j = 0; j < n; j++) {
+                const a = A[(bh * n + i) * n + j] * mask[b * n + j];
+                for (let c = 0; c < d; c++) av[(bh * n + i) * d + c] += a * v[(bh * n + j) * d + c];
+              }
+            }
+          }
+        }
+        const e = relFrobenius(out, av, keep);
+        worst = Math.max(worst, e);
+        assert.ok(e <= 1e-5, `${style} ${kind} n=${n} m=${m} ${remainder}: |A·V − out| rel ${e} [${BUILD}]`);
+        if (kind === 'softmax') {
+          for (let r = 0; r < keep.length; r++) {
+            if (!keep[r]) continue;
+            let s = 0;
+            for (let j = 0; j < n; j++) s += A[r * n + j];
+            assert.ok(Math.abs(s - 1) <= 1e-6, `${style} softmax matrix row ${r} sums to ${s}`);
+          }
+        }
+      }
+    }
+  }
+  t.diagnostic(`build=${BUILD} max rel |A·V − out| = ${worst.toExponential(2)}`);
+});
