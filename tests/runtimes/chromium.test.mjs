@@ -1,5 +1,6 @@
-// Conformance cases in headless Chromium: the embedded build and the /url subpath, loaded as
-// ES modules from the static server (tests/runtimes/pages/conformance.html).
+// Conformance cases in headless Chromium: the embedded build, the /url subpath and the embedded
+// build inside a module Web Worker, loaded as ES modules from the static server
+// (tests/runtimes/pages/conformance.html).
 //   node tests/runtimes/chromium.test.mjs
 import { withBrowser } from './browser.mjs';
 import { formatResult } from './conformance-cases.js';
@@ -12,7 +13,7 @@ await withBrowser(async ({ server, newPage }) => {
   await page.waitForFunction(() => window.__conformance, null, { timeout: 30000 });
   const results = await page.evaluate(() => window.__conformance);
   const version = page.context().browser()?.version() ?? 'chromium';
-  for (const kind of ['embedded', 'url']) {
+  for (const kind of ['embedded', 'url', 'worker']) {
     console.log(formatResult(`chromium ${version} (${kind})`, results[kind]));
     passed += results[kind].passed;
     failed += results[kind].failed;
