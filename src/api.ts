@@ -32,17 +32,17 @@ function layoutCall(e: Engine, kind: Kind, c: Checked, matrix: boolean): CallLay
 }
 
 /** Writes mask and conv, checks q/k/v are finite (in wasm), runs the kernel. */
-function compute(e: Engine, kind: Kind, c: Checked, L: CallLayout, matrix: boolean, withV: boolean): void {
+function compute(e: Engine, kind: Kind, c: Checked, L: CallLayout, matrix: boolean): void {
   const n = c.B * c.H * c.n * c.d;
   e.checkFinite(L.q, n, 'q');
   e.checkFinite(L.k, n, 'k');
-  if (withV) e.checkFinite(L.v, n, 'v');
+  if (!matrix) e.checkFinite(L.v, n, 'v');
   if (c.mask) e.write(L.mask, c.mask);
   if (c.conv) e.write(L.conv, c.conv);
   const mask = c.mask ? L.mask : 0;
   const conv = c.conv && !matrix ? L.conv : 0;
   // Matrix mode reads no V: point it at q (never written).
-  const v = withV ? L.v : L.q;
+  const v = matrix ? L.q : L.v;
   if (kind === 'softmax') {
     e.k.softmaxAttention(L.q, L.k, v, L.out, mask, conv, c.ks, c.B, c.H, c.n, c.d, c.style, matrix ? 1 : 0, L.ws);
   } else {
@@ -62,19 +62,20 @@ export function makeApi(source: ModuleSource) {
     return (engines[build] ??= new Engine(source.module(build), build));
   }
 
-  function check(kind: Kind, q: unknown, k: unknown, v: unknown | null, options: unknown, matrix: boolean): Checked {
-    const c = checkCommon(q, k, v, options as SoftmaxAttentionOptions, outLen(matrix));
+  function check(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown, matrix: boolean): Checked {
+    const c = checkCommon(q, k, matrix ? undefined : v, matrix, options as SoftmaxAttentionOptions, outLen(matrix));
     return kind === 'nystrom' ? checkNystrom(c, options as NystromAttentionOptions) : c;
   }
 
-  function oneShot(kind: Kind, q: unknown, k: unknown, v: unknown | null, options: unknown, matrix: boolean): Float32Array {
+  /** One call on the shared engine; matrix mode returns the attention matrices and reads no V. */
+  function oneShot(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown, matrix: boolean): Float32Array {
     const c = check(kind, q, k, v, options, matrix);
     const e = engine();
     const L = layoutCall(e, kind, c, matrix);
     e.write(L.q, q as Float32Array);
     e.write(L.k, k as Float32Array);
-    if (v !== null) e.write(L.v, v as Float32Array);
-    compute(e, kind, c, L, matrix, v !== null);
+    if (!matrix) e.write(L.v, v as Float32Array);
+    compute(e, kind, c, L, matrix);
     const len = outLen(matrix)(c);
     const result = c.out ?? new Float32Array(len);
     result.set(e.f32(L.out, len));
@@ -140,14 +141,14 @@ export function makeApi(source: ModuleSource) {
         for (const [t, name] of named) checkLength(checkFloat32(t, name), len, name, what);
         if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
         for (const [t, , off] of named) if (!isView(t as Float32Array, off)) e.write(off, t as Float32Array);
-        compute(e, kind, c, L, false, true);
+        compute(e, kind, c, L, false);
         const result = out ?? new Float32Array(len);
         result.set(output);
         return result;
       },
       runInPlace() {
         alive();
-        compute(e, kind, c, L, false, true);
+        compute(e, kind, c, L, false);
         return output;
       },
       dispose() {
@@ -183,11 +184,11 @@ export function makeApi(source: ModuleSource) {
     },
     /** The n×n matrix Nyström attention implies for every head, [B, H, n, n] (no conv). */
     nystromAttentionMatrix(q: Float32Array, k: Float32Array, options: NystromAttentionOptions): Float32Array {
-      return oneShot('nystrom', q, k, null, options, true);
+      return oneShot('nystrom', q, k, undefined, options, true);
     },
     /** The exact softmax attention matrix of every head, [B, H, n, n]. */
     softmaxAttentionMatrix(q: Float32Array, k: Float32Array, options: SoftmaxAttentionOptions): Float32Array {
-      return oneShot('softmax', q, k, null, options, true);
+      return oneShot('softmax', q, k, undefined, options, true);
     },
     /** C[m×n] = A[m×k]·B[k×n], row-major. */
     matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {

@@ -71,7 +71,7 @@ export function checkBuild(build: unknown): BuildName {
 export function describe(x: unknown): string {
   if (x === null) return 'null';
   if (x === undefined) return 'undefined';
-  if (typeof x === 'string') return JSON.stringify(x);
+  if (typeof x === 'string') return `the string ${JSON.stringify(x)}`;
   if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return String(x);
   if (Array.isArray(x)) return `an Array of length ${x.length}`;
   if (ArrayBuffer.isView(x)) return `a ${x.constructor.name} of length ${(x as unknown as ArrayLike<number>).length ?? x.byteLength}`;

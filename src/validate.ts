@@ -87,13 +87,13 @@ function checkConv(w: unknown, H: number): { conv: Float32Array; ks: number } {
 }
 
 /** Checks q, k, v and the options shared by both attention kinds. */
-export function checkCommon(q: unknown, k: unknown, v: unknown | null, options: SoftmaxAttentionOptions | undefined, outLength: (c: Checked) => number): Checked {
+export function checkCommon(q: unknown, k: unknown, v: unknown, noV: boolean, options: SoftmaxAttentionOptions | undefined, outLength: (c: Checked) => number): Checked {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object with a shape, got ${describe(options)}`);
   const [B, H, n, d] = checkShape(options.shape);
   const want = B * H * n * d;
   const what = `shape [${B}, ${H}, ${n}, ${d}]`;
   const tensors: [unknown, string][] = [[q, 'q'], [k, 'k']];
-  if (v !== null) tensors.push([v, 'v']);
+  if (!noV) tensors.push([v, 'v']);
   for (const [t, name] of tensors) checkLength(checkFloat32(t, name), want, name, what);
   const style = checkEnum(options.style, 'options.style', STYLES, 'authors');
   const mask = options.mask === undefined ? null : checkMask(options.mask, B, n);
