@@ -48,7 +48,7 @@
   return v128.andnot(e, under);
 }
 
-/** Loads `count` (0..4) floats into the low lanes, the other lanes 0; reads nothing past them. */
+/** Loads `count` (0..3) floats into the low lanes, the other lanes 0; reads nothing past them. */
 // @ts-ignore: decorator
 @inline export function loadPartial(p: usize, count: i32): v128 {
   let v = f32x4.splat(0);
