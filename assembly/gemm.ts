@@ -9,7 +9,8 @@
 //   [0, ⌈N/8⌉·K·32)   packed B: ⌈N/8⌉ panels of 8 columns, each K rows of 8 contiguous floats
 //                     (panel p, row k at float offset (p·K + k)·8). The last panel is zero-padded
 //                     past column N, so every tile computes 8 columns and only the stores see the tail.
-//   then MR·min(K, KC_MAX) floats: one row tile of A for one K block, R floats per k.
+//   then MC·min(K, KC_MAX) floats: packed A for one M block × one K block, as 4-row tiles
+//                     (4 floats per k) and a last tile of M mod 4 rows (that many floats per k).
 // packB writes only the first part; gemmPacked reads it and uses the second part.
 //
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
@@ -24,17 +25,17 @@
 // before the arithmetic, so every loaded value is live at once: a tile R×8 needs 2·R accumulators
 // + 2 B vectors + R broadcast A values (+1 product in the plain build). 4×8 (14, 15 plain) is the
 // largest that fits; 5×8 and 6×8 spill here. The k loop is not unrolled for the same reason.
-// A is packed per row tile and K block into `work` (R floats per k, contiguous), so the R
+// A is packed per M block and K block into `work` (R floats per k per tile), so the R
 // broadcasts use one pointer with immediate offsets: that keeps the loop body short enough to be
 // FMA-bound. Remainder rows (M mod 4) use the exact 3-, 2- or 1-row tile, not a scalar path.
 
 // Rows per main tile (both builds: see Tiles above).
 const MR: i32 = 4;
-// Maximum K block: a panel slice (KC·32 bytes) and the packed A tile (KC·16 bytes) stay in L1.
+// Maximum K block: a panel slice (KC·32 bytes) stays in L1 across the row tiles of an M block.
 const KC_MAX: i32 = 512;
-// Panels per N block: a K block of that many panels (NB·KC·32 bytes ≤ 256 KiB) stays in L2 while all
-// row tiles pass over it.
-const NB: i32 = 16;
+// Rows per M block: the packed A block (MC·KC floats) stays in L2 while each panel slice (in L1)
+// meets all of its row tiles.
+const MC: i32 = 64;
 
 // a·b + c; fused (single rounding) in the relaxed build.
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -69,7 +70,7 @@ const NB: i32 = 16;
 /** Bytes of scratch `gemm` / `packB` need for an N-column, K-deep B: ⌈N/8⌉ panels of K×8 floats. */
 export function gemmWorkBytes(N: i32, K: i32): usize {
   if (N <= 0 || K <= 0) return 0;
-  return packedBBytes(N, K) + ((<usize>(MR * min(K, KC_MAX))) << 2);
+  return packedBBytes(N, K) + ((<usize>(MC * min(K, KC_MAX))) << 2);
 }
 
 @inline function packedBBytes(N: i32, K: i32): usize {
@@ -224,29 +225,30 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
     const acc = k0 > 0;
     const bk = work + ((<usize>k0) << 5);
     const ak = a + ((<usize>k0) << 2);
-    for (let p0 = 0; p0 < np; p0 += NB) {
-      const p1 = min(np, p0 + NB);
-      for (let i = 0; i < M; i += MR) {
-        const R = min(MR, M - i);
-        packA(R, kc, ak + (<usize>i) * lda4, lda4, apack);
-        const ci = c + (<usize>i) * ldc4;
-        if (R == 4) {
-          for (let p = p0; p < p1; p++) {
-            tile4x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
-          }
-        } else if (R == 3) {
-          for (let p = p0; p < p1; p++) {
-            tile3x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
-          }
-        } else if (R == 2) {
-          for (let p = p0; p < p1; p++) {
-            tile2x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
-          }
-        } else {
-          for (let p = p0; p < p1; p++) {
-            tile1x8(kc, apack, bk + (<usize>p) * panelBytes, ci + ((<usize>p) << 5), ldc4, min(8, N - (p << 3)), acc);
-          }
+    const tileBytes = (<usize>kc) << 4; // one packed 4-row tile of this K block
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const mc = min(MC, M - m0);
+      const full = mc >> 2;     // 4-row tiles in this M block
+      const rem = mc & 3;       // rows of the last, smaller tile
+      for (let t = 0; t < full; t++) {
+        packA(4, kc, ak + (<usize>(m0 + (t << 2))) * lda4, lda4, apack + (<usize>t) * tileBytes);
+      }
+      const remA = apack + (<usize>full) * tileBytes;
+      const remRow = m0 + (full << 2);
+      if (rem > 0) packA(rem, kc, ak + (<usize>remRow) * lda4, lda4, remA);
+      // Each panel's K-block slice stays in L1 while all row tiles of the M block (in L2) pass it.
+      for (let p = 0; p < np; p++) {
+        const bp = bk + (<usize>p) * panelBytes;
+        const nc = min(8, N - (p << 3));
+        let cp = c + (<usize>m0) * ldc4 + ((<usize>p) << 5);
+        let ap = apack;
+        for (let t = 0; t < full; t++) {
+          tile4x8(kc, ap, bp, cp, ldc4, nc, acc);
+          ap += tileBytes; cp += ldc4 << 2;
         }
+        if (rem == 3) tile3x8(kc, remA, bp, cp, ldc4, nc, acc);
+        else if (rem == 2) tile2x8(kc, remA, bp, cp, ldc4, nc, acc);
+        else if (rem == 1) tile1x8(kc, remA, bp, cp, ldc4, nc, acc);
       }
     }
   }

@@ -3,6 +3,8 @@
 //        node --experimental-wasm-relaxed-simd bench/gemm-probe.mjs build/nystrom.relaxed.wasm
 // With several wasm files the variants alternate inside one process, so their ratios are
 // comparable on a noisy machine. Timed: the gemm call only (B packed inside it); no copies.
+// The last column, "L1 ref", is gemmPacked on a cache-resident 64×64×256 with B packed once: the
+// kernel's own speed at the moment of the run, to read the shape columns against.
 import fs from 'node:fs';
 
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -51,6 +53,19 @@ for (const [M, N, K] of shapes) {
     const samples = variants.map(() => []);
     for (let r = 0; r < rounds; r++) variants.forEach((v, i) => samples[i].push(flop / timeOnce(v, M, N, K, tB, offs[i], reps) / 1e9));
     variants.forEach((v, i) => rows.push({ variant: v.name, shape: `${M}x${N}x${K}`, transB: tB, gflops: +median(samples[i]).toFixed(1) }));
+  }
+}
+// Cache-resident reference: B packed outside the timed loop.
+{
+  const [M, N, K] = [64, 64, 256], flop = 2 * M * N * K, reps = 200;
+  for (const tB of [0, 1]) {
+    const offs = variants.map((v) => setup(v, M, N, K));
+    variants.forEach((v, i) => v.ex.packB(N, K, offs[i].bOff, tB ? K : N, tB, offs[i].wOff));
+    const run = (v, o) => { const t0 = performance.now(); for (let r = 0; r < reps; r++) v.ex.gemmPacked(M, N, K, o.aOff, K, o.wOff, o.cOff, N); return (performance.now() - t0) / 1000 / reps; };
+    for (let w = 0; w < 3; w++) variants.forEach((v, i) => run(v, offs[i]));
+    const samples = variants.map(() => []);
+    for (let r = 0; r < rounds; r++) variants.forEach((v, i) => samples[i].push(flop / run(v, offs[i]) / 1e9));
+    variants.forEach((v, i) => rows.push({ variant: v.name, shape: 'L1 ref', transB: tB, gflops: +median(samples[i]).toFixed(1) }));
   }
 }
 const shapeNames = [...new Set(rows.map((r) => r.shape))];
