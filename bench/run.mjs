@@ -1,0 +1,642 @@
+// nystrom-wasm benchmark: our kernels side by side with tfjs-wasm, onnxruntime-web and plain JS,
+// in one process. Usage: node --experimental-wasm-relaxed-simd bench/run.mjs [--quick] [--json PATH]
+//                         [--only matmul|attention|nystrom-peer|scaling|memory|copies]
+import v8 from 'node:v8';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Bench } from 'tinybench';
+
+// Relaxed SIMD is behind a flag on Node 20; setting it before any module compiles has the same effect
+// as passing it on the command line. Harmless where it is already on (Node 22+).
+const relaxedFlagOnCli = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+try { v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+const SECTIONS = ['matmul', 'attention', 'nystrom-peer', 'scaling', 'memory', 'copies'];
+
+// ---------------------------------------------------------------- arguments
+
+function parseArgs(argv) {
+  const args = { quick: false, json: path.join(here, 'results', 'latest.json'), only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--json') args.json = path.resolve(argv[++i] ?? usage('--json needs a path'));
+    else if (a.startsWith('--json=')) args.json = path.resolve(a.slice(7));
+    else if (a === '--only') args.only = argv[++i] ?? usage('--only needs a section');
+    else if (a.startsWith('--only=')) args.only = a.slice(7);
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  if (args.only) {
+    const list = args.only.split(',');
+    for (const s of list) if (!SECTIONS.includes(s)) usage(`unknown section ${s}`);
+    args.only = list;
+  }
+  return args;
+}
+
+function usage(msg) {
+  if (msg) console.error(msg);
+  console.error(`usage: node --experimental-wasm-relaxed-simd bench/run.mjs [--quick] [--json PATH] [--only ${SECTIONS.join('|')}]`);
+  process.exit(msg ? 2 : 0);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const want = (s) => !args.only || args.only.includes(s);
+
+// Timing budgets. `time` is the budget per task summed over the rounds; rounds alternate the tasks.
+const CFG = args.quick
+  ? { rounds: 2, time: 160, iterations: 2, warmupTime: 40, warmupIterations: 2 }
+  : { rounds: 3, time: 1500, iterations: 9, warmupTime: 300, warmupIterations: 5 };
+
+// ---------------------------------------------------------------- versions and our package
+
+function pkgVersion(name) {
+  let dir = root;
+  for (;;) {
+    const p = path.join(dir, 'node_modules', name, 'package.json');
+    if (fs.existsSync(p)) return JSON.parse(fs.readFileSync(p, 'utf8')).version;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+const ourPkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+const failures = [];
+const notes = [];
+function fail(msg) {
+  failures.push(msg);
+  console.error(`\n!!! CORRECTNESS FAILURE: ${msg}\n`);
+}
+
+async function loadOurs() {
+  const entry = path.join(root, 'dist', 'index.js');
+  if (!fs.existsSync(entry)) {
+    notes.push('dist/index.js not found (run `npm run build`): our rows are missing, peers only.');
+    return null;
+  }
+  const mod = await import(pathToFileURL(entry).href);
+  const names = ['nystromAttention', 'softmaxAttention', 'matmul', 'matmulTransposed', 'createAttention', 'activeBuild', 'selectBuild'];
+  const missing = names.filter((n) => typeof mod[n] !== 'function');
+  if (missing.length) notes.push(`missing from our API: ${missing.join(', ')}`);
+  const builds = [];
+  const initial = typeof mod.activeBuild === 'function' ? mod.activeBuild() : null;
+  if (typeof mod.selectBuild === 'function') {
+    for (const b of ['simd', 'relaxed']) {
+      try { mod.selectBuild(b); builds.push(b); } catch (e) { notes.push(`build ${b} unavailable: ${e.message}`); }
+    }
+    if (initial) mod.selectBuild(initial);
+  } else if (initial) builds.push(initial);
+  return { mod, builds, defaultBuild: initial, missing };
+}
+
+// ---------------------------------------------------------------- data and checks
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(len, seed, scale = 1) {
+  const r = rng(seed);
+  const a = new Float32Array(len);
+  for (let i = 0; i < len; i++) a[i] = (r() * 2 - 1) * scale;
+  return a;
+}
+
+/** ‖x − ref‖_F / ‖ref‖_F in double precision. */
+function relErr(x, ref) {
+  if (x.length !== ref.length) return Infinity;
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = x[i] - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  const e = Math.sqrt(num / den);
+  return Number.isNaN(e) ? Infinity : e;
+}
+
+function check(label, x, ref, tol) {
+  const e = relErr(x, ref);
+  if (!(e <= tol)) fail(`${label}: relative Frobenius error ${e.toExponential(2)} > ${tol}`);
+  return e;
+}
+
+// ---------------------------------------------------------------- timing
+
+/**
+ * Times tasks with tinybench, alternating: in each round every task gets a share of its budget,
+ * the order rotates between rounds, and warm-up runs in the first round only. Returns per task the
+ * median of all samples over the rounds (ms).
+ * task: { name, fn, beforeAll?, time?, iterations?, warmup?, rounds? }
+ */
+async function measure(tasks) {
+  const samples = new Map(tasks.map((t) => [t.name, []]));
+  for (let r = 0; r < CFG.rounds; r++) {
+    const order = tasks.map((_, i) => tasks[(i + r) % tasks.length]);
+    for (const t of order) {
+      const rounds = Math.min(t.rounds ?? CFG.rounds, CFG.rounds);
+      if (r >= rounds) continue;
+      const warm = r === 0 && t.warmup !== false;
+      const bench = new Bench({
+        time: (t.time ?? CFG.time) / rounds,
+        iterations: Math.max(1, Math.ceil((t.iterations ?? CFG.iterations) / rounds)),
+        warmup: warm,
+        warmupTime: CFG.warmupTime,
+        warmupIterations: CFG.warmupIterations,
+        retainSamples: true,
+        throws: true,
+      });
+      bench.add(t.name, t.fn, t.beforeAll ? { beforeAll: t.beforeAll } : {});
+      const t0 = performance.now();
+      await bench.run();
+      if (process.env.BENCH_DEBUG) console.error(`  [${t.name}] round ${r}: ${(performance.now() - t0).toFixed(0)} ms, ${bench.tasks[0].result.latency?.samples?.length} samples`);
+      const res = bench.tasks[0].result;
+      if (res.state !== 'completed') throw new Error(`${t.name}: ${res.state} ${res.error ?? ''}`);
+      samples.get(t.name).push(...res.latency.samples);
+    }
+  }
+  const out = {};
+  for (const [name, s] of samples) {
+    const sorted = [...s].sort((a, b) => a - b);
+    out[name] = { median: percentile(sorted, 0.5), min: sorted[0], p75: percentile(sorted, 0.75), samples: sorted.length };
+  }
+  return out;
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  const x = (sorted.length - 1) * p;
+  const lo = Math.floor(x), hi = Math.ceil(x);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo);
+}
+
+// ---------------------------------------------------------------- printing
+
+function fmt(x, digits = 2) {
+  if (x == null || Number.isNaN(x)) return '—';
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a >= 100) return x.toFixed(Math.max(0, digits - 1));
+  if (a >= 1) return x.toFixed(digits);
+  if (a === 0) return '0';
+  return x.toPrecision(digits + 1);
+}
+const fmtErr = (e) => (e == null ? '—' : e === 0 ? '0' : e.toExponential(1));
+const fmtRatio = (x) => (x == null || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`);
+const fmtBytes = (b) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+
+function table(title, headers, rows) {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(headers));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of cells) console.log(line(r));
+}
+
+// ---------------------------------------------------------------- FLOP counts
+
+/**
+ * FLOPs of one Nyström head (n tokens, head dim d, m landmarks, `iters` pinv iterations), counted
+ * from the algorithm: Q·K~ᵀ, Q~·Kᵀ and k3·V (2nmd each), k1·Z (2nm²), W·(k3V) (2nmd), Q~·K~ᵀ (2m²d)
+ * and per pinv iteration four m×m×m products (2m³ each). Softmaxes, means and copies not counted.
+ */
+function nystromFlops(n, d, m, iters) {
+  return 3 * 2 * n * m * d + 2 * n * m * m + 2 * n * m * d + 2 * m * m * d + iters * 4 * 2 * m * m * m;
+}
+const NYSTROM_FLOPS_FORMULA = '8·n·m·d + 2·n·m² + 2·m²·d + iters·8·m³';
+const exactFlops = (n, d) => 4 * n * n * d; // Q·Kᵀ and P·V
+const gflops = (flops, ms) => flops / (ms * 1e6);
+
+// ---------------------------------------------------------------- main
+
+const results = { meta: {}, sections: {}, failures, notes };
+
+const peers = await import('./peers.mjs');
+const peerInfo = await peers.initPeers();
+const ours = await loadOurs();
+const { tf } = peers;
+const tfLeakStart = tf.memory().numTensors;
+
+const builds = ours?.builds ?? [];
+const cpus = os.cpus();
+results.meta = {
+  date: new Date().toISOString(),
+  machine: cpus[0]?.model ?? 'unknown',
+  cores: cpus.length,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  relaxedFlag: relaxedFlagOnCli ? 'command line' : 'v8.setFlagsFromString',
+  versions: {
+    'nystrom-wasm': ourPkg.version,
+    '@tensorflow/tfjs-core': pkgVersion('@tensorflow/tfjs-core'),
+    '@tensorflow/tfjs-backend-wasm': pkgVersion('@tensorflow/tfjs-backend-wasm'),
+    'onnxruntime-web': pkgVersion('onnxruntime-web'),
+    tinybench: pkgVersion('tinybench'),
+  },
+  builds,
+  defaultBuild: ours?.defaultBuild ?? null,
+  peers: peerInfo,
+  mode: args.quick ? 'quick' : 'full',
+  timing: CFG,
+  sections: args.only ?? SECTIONS,
+};
+const m0 = results.meta;
+console.log(`nystrom-wasm bench (${m0.mode}) — ${m0.machine}, ${m0.cores} cores, ${m0.platform}, Node ${m0.node}`);
+console.log(`versions: nystrom-wasm ${m0.versions['nystrom-wasm']}, tfjs-core ${m0.versions['@tensorflow/tfjs-core']}, ` +
+  `tfjs-backend-wasm ${m0.versions['@tensorflow/tfjs-backend-wasm']} (simd ${peerInfo.tfjsSimd}, threads ${peerInfo.tfjsThreads}), ` +
+  `onnxruntime-web ${m0.versions['onnxruntime-web']} (numThreads ${peerInfo.ortThreads}), tinybench ${m0.versions.tinybench}`);
+console.log(`our builds: ${builds.length ? builds.join(', ') : 'none'}${ours?.defaultBuild ? ` (default ${ours.defaultBuild})` : ''}; ` +
+  `relaxed-simd flag via ${m0.relaxedFlag}; medians over ${CFG.rounds} alternating rounds, warm-up first`);
+for (const n of notes) console.log(`note: ${n}`);
+
+const O = ours?.mod;
+const has = (name) => !!O && typeof O[name] === 'function';
+const useBuild = (b) => () => { O.selectBuild(b); };
+
+// ================================================================ 1. matmul
+
+const MATMUL_SHAPES = [[512, 512, 512], [1024, 1024, 1024], [4096, 64, 4096], [4096, 64, 64], [64, 4096, 64]];
+
+async function sectionMatmul() {
+  const rows = [];
+  const out = [];
+  for (const transB of [false, true]) {
+    for (const [m, k, n] of MATMUL_SHAPES) {
+      const label = `${m}×${k}×${n} ${transB ? 'A·Bᵀ' : 'A·B'}`;
+      const flops = 2 * m * k * n;
+      const a = randomArray(m * k, 1 + m + k);
+      const b = randomArray(k * n, 2 + k + n);
+      const c = new Float32Array(m * n);
+      const big = flops > 5e8;
+      const slowJs = flops > 1e8;
+      const ourFn = transB ? 'matmulTransposed' : 'matmul';
+
+      // set-up outside the timed loops
+      const bT = tf.tidy(() => (transB ? tf.transpose(tf.tensor2d(b, [n, k])) : tf.tensor2d(b, [k, n])));
+      const ortFresh = await peers.ortMatmulSession(m, k, n, { transB });
+      const ortConst = await peers.ortMatmulSession(m, k, n, { transB, constantB: b });
+
+      // correctness first
+      const outputs = {};
+      if (has(ourFn)) {
+        for (const bd of builds) {
+          O.selectBuild(bd);
+          outputs[`ours ${bd}`] = O[ourFn](a, b, m, k, n, new Float32Array(m * n)).slice();
+        }
+      }
+      outputs['tfjs fresh B'] = transB ? peers.tfMatmulTFresh(a, b, m, k, n) : peers.tfMatmulFresh(a, b, m, k, n);
+      outputs['tfjs reused B'] = peers.tfMatmulReused(a, bT, m, k);
+      outputs['ort'] = (await ortFresh.run(a, b)).slice();
+      outputs['ort const B'] = (await ortConst.run(a, b)).slice();
+      const naiveCheap = transB && (!big || !args.quick);
+      if (naiveCheap) outputs['tfjs matMul(a,b,false,true)'] = peers.tfMatmulTNaive(a, b, m, k, n);
+      const jsRuns = !slowJs || !args.quick || flops <= 3e8;
+      if (jsRuns) outputs['plain JS'] = (transB ? peers.jsMatmulTransposed : peers.jsMatmul)(a, b, m, k, n, new Float32Array(m * n)).slice();
+      const refName = outputs['ours simd'] ? 'ours simd' : outputs[`ours ${builds[0]}`] ? `ours ${builds[0]}` : 'tfjs reused B';
+      const ref = outputs[refName];
+      const errs = {};
+      for (const [name, o] of Object.entries(outputs)) errs[name] = name === refName ? 0 : check(`matmul ${label} ${name} vs ${refName}`, o, ref, 1e-4);
+
+      // timing
+      const tasks = [];
+      if (has(ourFn)) {
+        for (const bd of builds) tasks.push({ name: `ours ${bd}`, beforeAll: useBuild(bd), fn: () => { O[ourFn](a, b, m, k, n, c); } });
+      }
+      tasks.push({ name: 'tfjs fresh B', fn: transB ? () => { peers.tfMatmulTFresh(a, b, m, k, n); } : () => { peers.tfMatmulFresh(a, b, m, k, n); } });
+      tasks.push({ name: 'tfjs reused B', fn: () => { peers.tfMatmulReused(a, bT, m, k); } });
+      tasks.push({ name: 'ort', fn: async () => { await ortFresh.run(a, b); } });
+      tasks.push({ name: 'ort const B', fn: async () => { await ortConst.run(a, b); } });
+      if (naiveCheap) {
+        tasks.push({ name: 'tfjs matMul(a,b,false,true)', fn: () => { peers.tfMatmulTNaive(a, b, m, k, n); },
+          ...(big || flops > 1e8 ? { time: 0, iterations: 1, rounds: 1, warmup: false } : { time: CFG.time / 3 }) });
+      }
+      if (jsRuns) {
+        const js = transB ? peers.jsMatmulTransposed : peers.jsMatmul;
+        tasks.push({ name: 'plain JS', fn: () => { js(a, b, m, k, n, c); },
+          ...(slowJs ? { time: 0, iterations: 1, rounds: 1, warmup: false } : { time: CFG.time / 3 }) });
+      }
+      const t = await measure(tasks);
+
+      tf.dispose(bT);
+      await ortFresh.release();
+      await ortConst.release();
+
+      const entry = { shape: [m, k, n], transB, flops, reference: refName, results: {} };
+      for (const [name, r] of Object.entries(t)) entry.results[name] = { ...r, gflops: gflops(flops, r.median), relErr: errs[name] };
+      const rate = (name) => entry.results[name]?.gflops;
+      for (const bd of builds) {
+        const g = rate(`ours ${bd}`);
+        if (g == null) continue;
+        entry.results[`ours ${bd}`].ratio = {
+          tfjsReused: g / rate('tfjs reused B'), tfjsFresh: g / rate('tfjs fresh B'), ort: g / rate('ort'), ortConstB: g / rate('ort const B'),
+        };
+      }
+      out.push(entry);
+      const sel = (name) => rate(name);
+      rows.push([
+        label,
+        ...builds.map((bd) => fmt(sel(`ours ${bd}`), 1)),
+        fmt(sel('tfjs fresh B'), 1), fmt(sel('tfjs reused B'), 1), fmt(sel('ort'), 1), fmt(sel('ort const B'), 1),
+        fmt(sel('tfjs matMul(a,b,false,true)'), 2), fmt(sel('plain JS'), 2),
+        ...builds.flatMap((bd) => [fmtRatio(sel(`ours ${bd}`) / sel('tfjs reused B')), fmtRatio(sel(`ours ${bd}`) / sel('tfjs fresh B')), fmtRatio(sel(`ours ${bd}`) / sel('ort'))]),
+        fmtErr(Math.max(...Object.values(errs))),
+      ]);
+      process.stdout.write('.');
+    }
+  }
+  table('1. matmul — GFLOP/s (median; inputs copied in and result copied out in every call; ours with `out` passed)',
+    ['shape', ...builds.map((b) => `ours ${b}`), 'tfjs fresh', 'tfjs reused', 'ort', 'ort constB', 'tfjs transB', 'JS',
+      ...builds.flatMap((b) => [`${b}/tfjs-re`, `${b}/tfjs-fr`, `${b}/ort`]), 'max err'],
+    rows);
+  console.log('tfjs transB = tf.matMul(a, b, false, true) ("what people write"; one call at large shapes); ' +
+    'A·Bᵀ peers transpose first (tfjs reused: Bᵀ materialised once); err = max relative Frobenius error vs ours simd');
+  results.sections.matmul = out;
+}
+
+// ================================================================ 2. attention
+
+async function sectionAttention() {
+  const n = 4096, d = 64, m = 64, iters = 6;
+  const shape = [1, 1, n, d];
+  const q = randomArray(n * d, 11), k = randomArray(n * d, 12), v = randomArray(n * d, 13);
+  const o = new Float32Array(n * d);
+  const ortSession = await peers.ortAttentionSession(n, d);
+  const fl = nystromFlops(n, d, m, iters);
+  console.log(`\nNyström FLOPs = ${NYSTROM_FLOPS_FORMULA} = ${(fl / 1e6).toFixed(1)} MFLOP at n=${n}, d=${d}, m=${m}, iters=${iters}; ` +
+    `exact attention 4·n²·d = ${(exactFlops(n, d) / 1e9).toFixed(2)} GFLOP`);
+
+  // correctness
+  const outs = {};
+  const errs = {};
+  const plans = {};
+  if (has('nystromAttention')) for (const bd of builds) { O.selectBuild(bd); outs[`ours nystrom ${bd}`] = O.nystromAttention(q, k, v, { shape, landmarks: m, pinvIterations: iters, out: new Float32Array(n * d) }).slice(); }
+  if (has('softmaxAttention')) for (const bd of builds) { O.selectBuild(bd); outs[`ours softmax ${bd}`] = O.softmaxAttention(q, k, v, { shape, out: new Float32Array(n * d) }).slice(); }
+  if (has('createAttention')) {
+    for (const bd of builds) {
+      plans[bd] = O.createAttention({ shape, landmarks: m, pinvIterations: iters, kind: 'nystrom', build: bd });
+      outs[`ours nystrom plan ${bd}`] = plans[bd].run(q, k, v, new Float32Array(n * d)).slice();
+    }
+  }
+  outs['tfjs exact'] = peers.tfAttention(q, k, v, n, d);
+  outs['ort exact'] = (await ortSession.run(q, k, v)).slice();
+  outs['tfjs nystrom'] = peers.tfNystrom(q, k, v, n, d, m, iters);
+  if (!args.quick) outs['tfjs exact matMul(q,k,false,true)'] = peers.tfAttention(q, k, v, n, d, { naive: true });
+  const exactRef = outs['ours softmax simd'] ? 'ours softmax simd' : builds.length && outs[`ours softmax ${builds[0]}`] ? `ours softmax ${builds[0]}` : 'tfjs exact';
+  const nysRef = outs['ours nystrom simd'] ? 'ours nystrom simd' : builds.length && outs[`ours nystrom ${builds[0]}`] ? `ours nystrom ${builds[0]}` : 'tfjs nystrom';
+  for (const [name, x] of Object.entries(outs)) {
+    const ref = name.includes('nystrom') ? nysRef : exactRef;
+    errs[name] = name === ref ? 0 : check(`attention n=${n} ${name} vs ${ref}`, x, outs[ref], 1e-3);
+  }
+  const approx = relErr(outs[nysRef], outs[exactRef]);
+  console.log(`Nyström approximation vs exact attention on these random inputs (not a check): ${approx.toExponential(2)}`);
+
+  // timing: our matmul at 4096×64×64 runs in the same rounds, for the effective-rate comparison
+  const ma = randomArray(4096 * 64, 21), mb = randomArray(64 * 64, 22), mc = new Float32Array(4096 * 64);
+  const tasks = [];
+  const slow = { time: 0, iterations: args.quick ? 1 : 3, rounds: 1 };
+  for (const bd of builds) {
+    if (has('nystromAttention')) tasks.push({ name: `ours nystrom ${bd}`, beforeAll: useBuild(bd), fn: () => { O.nystromAttention(q, k, v, { shape, landmarks: m, pinvIterations: iters, out: o }); } });
+    if (plans[bd]) tasks.push({ name: `ours nystrom plan ${bd}`, fn: () => { plans[bd].run(q, k, v, o); } });
+    if (has('matmul')) tasks.push({ name: `ours matmul 4096×64×64 ${bd}`, beforeAll: useBuild(bd), fn: () => { O.matmul(ma, mb, 4096, 64, 64, mc); } });
+    if (has('softmaxAttention')) tasks.push({ name: `ours softmax ${bd}`, beforeAll: useBuild(bd), fn: () => { O.softmaxAttention(q, k, v, { shape, out: o }); }, time: CFG.time / 2 });
+  }
+  tasks.push({ name: 'tfjs exact', fn: () => { peers.tfAttention(q, k, v, n, d); }, time: CFG.time / 2 });
+  tasks.push({ name: 'ort exact', fn: async () => { await ortSession.run(q, k, v); }, time: CFG.time / 2 });
+  tasks.push({ name: 'tfjs nystrom', fn: () => { peers.tfNystrom(q, k, v, n, d, m, iters); } });
+  if (!args.quick) tasks.push({ name: 'tfjs exact matMul(q,k,false,true)', fn: () => { peers.tfAttention(q, k, v, n, d, { naive: true }); }, ...slow, warmup: false });
+  const t = await measure(tasks);
+  await ortSession.release();
+  for (const p of Object.values(plans)) p.dispose?.();
+
+  const ms = (name) => t[name]?.median;
+  const rows = [];
+  const flopsOf = (name) => (name.includes('nystrom') ? fl : name.includes('matmul 4096') ? 2 * 4096 * 64 * 64 : exactFlops(n, d));
+  const entry = { n, d, m, iters, nystromFlops: fl, nystromFlopsFormula: NYSTROM_FLOPS_FORMULA, exactFlops: exactFlops(n, d), approxErrVsExact: approx, results: {} };
+  for (const [name, r] of Object.entries(t)) {
+    entry.results[name] = { ...r, gflops: gflops(flopsOf(name), r.median), relErr: errs[name] };
+  }
+  const peerNames = ['tfjs exact', 'ort exact', 'tfjs nystrom', 'tfjs exact matMul(q,k,false,true)'];
+  for (const name of Object.keys(t)) {
+    const isMatmul = name.includes('matmul 4096');
+    const ratios = {};
+    if (!isMatmul) for (const p of peerNames) if (ms(p) != null) ratios[p] = ms(p) / ms(name);
+    if (!isMatmul && entry.results[name]) entry.results[name].speedup = ratios;
+    rows.push([name, isMatmul ? '—' : fmt(ms(name), 2), fmt(entry.results[name].gflops, 1),
+      ...peerNames.map((p) => (isMatmul || ms(p) == null ? '—' : fmtRatio(ms(p) / ms(name)))), fmtErr(errs[name])]);
+  }
+  table(`2. attention, 1 head, n=${n}, d=${d}, m=${m} — ms per call (median; one-shot calls include copies in/out)`,
+    ['', 'ms', 'GFLOP/s', '× vs tfjs exact', '× vs ort exact', '× vs tfjs nys', '× vs tfjs naive', 'err'], rows);
+  console.log('GFLOP/s: Nyström rows use the Nyström FLOP count (= effective rate), exact rows 4·n²·d, the matmul row 2·M·K·N');
+
+  const eff = [];
+  entry.effectiveRate = {};
+  for (const bd of builds) {
+    const mm = entry.results[`ours matmul 4096×64×64 ${bd}`]?.gflops;
+    for (const kind of ['nystrom', 'nystrom plan']) {
+      const g = entry.results[`ours ${kind} ${bd}`]?.gflops;
+      if (g == null || mm == null) continue;
+      entry.effectiveRate[`${kind} ${bd}`] = { gflops: g, matmulGflops: mm, fraction: g / mm };
+      eff.push([`ours ${kind} ${bd}`, fmt(g, 1), fmt(mm, 1), `${((100 * g) / mm).toFixed(0)} %`]);
+    }
+  }
+  if (eff.length) table('2b. effective rate: Nyström FLOPs / time vs our matmul 4096×64×64 (same rounds)', ['', 'effective GFLOP/s', 'matmul GFLOP/s', 'fraction'], eff);
+  results.sections.attention = entry;
+}
+
+// ================================================================ 3. Nyström peer
+
+async function sectionNystromPeer() {
+  const d = 64, m = 64, iters = 6;
+  const ns = [4096, 16384];
+  const rows = [];
+  const out = [];
+  for (const n of ns) {
+    const shape = [1, 1, n, d];
+    const q = randomArray(n * d, 31 + n), k = randomArray(n * d, 32 + n), v = randomArray(n * d, 33 + n);
+    const o = new Float32Array(n * d);
+    const ref = peers.tfNystrom(q, k, v, n, d, m, iters);
+    const errs = {};
+    const tasks = [{ name: 'tfjs nystrom', fn: () => { peers.tfNystrom(q, k, v, n, d, m, iters); } }];
+    if (has('nystromAttention')) {
+      for (const bd of builds) {
+        O.selectBuild(bd);
+        const x = O.nystromAttention(q, k, v, { shape, landmarks: m, pinvIterations: iters, out: new Float32Array(n * d) });
+        errs[`ours ${bd}`] = check(`nystrom-peer n=${n} ours ${bd} vs tfjs nystrom`, x, ref, 1e-3);
+        tasks.push({ name: `ours ${bd}`, beforeAll: useBuild(bd), fn: () => { O.nystromAttention(q, k, v, { shape, landmarks: m, pinvIterations: iters, out: o }); } });
+      }
+    }
+    const t = await measure(tasks);
+    const fl = nystromFlops(n, d, m, iters);
+    const entry = { n, d, m, iters, flops: fl, results: {} };
+    for (const [name, r] of Object.entries(t)) entry.results[name] = { ...r, gflops: gflops(fl, r.median), relErr: errs[name] ?? 0, speedupVsTfjs: t['tfjs nystrom'].median / r.median };
+    out.push(entry);
+    rows.push([`n=${n}`, fmt(t['tfjs nystrom'].median, 2), ...builds.flatMap((bd) => [fmt(t[`ours ${bd}`]?.median, 2), fmtRatio(t['tfjs nystrom'].median / t[`ours ${bd}`]?.median)]),
+      fmtErr(Math.max(0, ...Object.values(errs)))]);
+  }
+  table('3. Nyström composed from tfjs ops vs ours (one-shot calls, copies in/out included) — ms per call',
+    ['', 'tfjs-composed', ...builds.flatMap((b) => [`ours ${b}`, `× ${b}`]), 'err'], rows);
+  results.sections['nystrom-peer'] = out;
+}
+
+// ================================================================ 4. scaling
+
+async function sectionScaling() {
+  const d = 64, m = 64, iters = 6;
+  const ns = [4096, 8192, 16384, 32768, 65536];
+  const exactMax = args.quick ? 8192 : 16384;
+  const rows = [];
+  const out = { d, m, iters, points: [] };
+  if (!has('createAttention')) { console.log('\n4. scaling: skipped (createAttention missing)'); results.sections.scaling = null; return; }
+  for (const n of ns) {
+    const shape = [1, 1, n, d];
+    const q = randomArray(n * d, 41), k = randomArray(n * d, 42), v = randomArray(n * d, 43);
+    const o = new Float32Array(n * d);
+    const tasks = [];
+    const made = [];
+    for (const bd of builds) {
+      const p = O.createAttention({ shape, landmarks: m, pinvIterations: iters, kind: 'nystrom', build: bd });
+      made.push(p);
+      tasks.push({ name: `nystrom ${bd}`, fn: () => { p.run(q, k, v, o); } });
+      if (n <= exactMax) {
+        const s = O.createAttention({ shape, kind: 'softmax', build: bd });
+        made.push(s);
+        const heavy = exactFlops(n, d) > 5e9;
+        tasks.push({ name: `softmax ${bd}`, fn: () => { s.run(q, k, v, o); },
+          ...(heavy ? { time: 0, iterations: args.quick ? 1 : 2, rounds: 1, warmup: false } : { time: CFG.time / 2 }) });
+      }
+    }
+    const t = await measure(tasks);
+    for (const p of made) p.dispose?.();
+    const pt = { n, results: {} };
+    for (const [name, r] of Object.entries(t)) pt.results[name] = { ...r, gflops: gflops(name.startsWith('nystrom') ? nystromFlops(n, d, m, iters) : exactFlops(n, d), r.median) };
+    out.points.push(pt);
+    process.stdout.write('.');
+  }
+  const first = out.points[0];
+  for (const pt of out.points) {
+    rows.push([`n=${pt.n}`, ...builds.flatMap((bd) => {
+      const t = pt.results[`nystrom ${bd}`]?.median;
+      const s = pt.results[`softmax ${bd}`]?.median;
+      return [fmt(t, 2), fmtRatio(t / first.results[`nystrom ${bd}`]?.median), fmt(s, 1), s == null ? '—' : fmtRatio(s / t)];
+    })]);
+  }
+  out.growth = {};
+  for (const bd of builds) {
+    const last = out.points[out.points.length - 1];
+    out.growth[bd] = last.results[`nystrom ${bd}`].median / first.results[`nystrom ${bd}`].median;
+  }
+  table(`4. scaling, plan.run (copies in/out included), d=${d}, m=${m} — ms per call; growth relative to n=${ns[0]} (linear = 16× at 65536)`,
+    ['', ...builds.flatMap((b) => [`nystrom ${b}`, 'growth', `exact ${b}`, 'exact/nys'])], rows);
+  console.log(`growth t(65536)/t(4096): ${builds.map((b) => `${b} ${out.growth[b].toFixed(1)}×`).join(', ')}`);
+  results.sections.scaling = out;
+}
+
+// ================================================================ 5. memory
+
+async function sectionMemory() {
+  const d = 64, m = 64;
+  const ns = [1024, 4096, 8192, 16384, 32768, 65536];
+  if (!has('createAttention')) { console.log('\n5. memory: skipped (createAttention missing)'); results.sections.memory = null; return; }
+  const bd = ours.defaultBuild ?? builds[0];
+  const rows = [];
+  const out = { d, m, build: bd, points: [] };
+  for (const n of ns) {
+    const io = 4 * 4 * n * d; // q, k, v, out as f32
+    const pt = { n, ioBytes: io };
+    for (const kind of ['nystrom', 'softmax']) {
+      const p = O.createAttention({ shape: [1, 1, n, d], landmarks: m, kind, build: bd });
+      const mem = p.memoryBytes;
+      p.dispose?.();
+      pt[kind] = { memoryBytes: mem, overheadBytes: mem - io, overheadPerToken: (mem - io) / n, overheadFloatsPerToken: (mem - io) / n / 4 };
+    }
+    out.points.push(pt);
+    rows.push([`n=${n}`, fmtBytes(io), fmtBytes(pt.nystrom.memoryBytes), fmt(pt.nystrom.overheadFloatsPerToken, 1), fmt(pt.nystrom.overheadFloatsPerToken / (d + m), 2),
+      fmtBytes(pt.softmax.memoryBytes), fmt(pt.softmax.overheadFloatsPerToken, 1)]);
+  }
+  table(`5. memory: plan.memoryBytes vs 4·(q+k+v+out) bytes, 1 head, d=${d}, m=${m} (build ${bd})`,
+    ['', 'q+k+v+out', 'nystrom plan', 'floats/token over io', '÷ (d+m)', 'softmax plan', 'floats/token over io'], rows);
+  console.log('a constant "floats/token" column means the overhead is O(n·(d+m)), not O(n²)');
+  results.sections.memory = out;
+}
+
+// ================================================================ 6. copies
+
+async function sectionCopies() {
+  const d = 64, m = 64, iters = 6;
+  const ns = args.quick ? [4096] : [4096, 16384];
+  if (!has('createAttention')) { console.log('\n6. copies: skipped (createAttention missing)'); results.sections.copies = null; return; }
+  const rows = [];
+  const out = [];
+  for (const n of ns) {
+    const shape = [1, 1, n, d];
+    const q = randomArray(n * d, 51), k = randomArray(n * d, 52), v = randomArray(n * d, 53);
+    const o = new Float32Array(n * d);
+    const tasks = [];
+    const plans = [];
+    for (const bd of builds) {
+      const p = O.createAttention({ shape, landmarks: m, pinvIterations: iters, kind: 'nystrom', build: bd });
+      plans.push(p);
+      const viaRun = p.run(q, k, v, new Float32Array(n * d)).slice();
+      p.inputs.q.set(q); p.inputs.k.set(k); p.inputs.v.set(v);
+      const inPlace = p.runInPlace().slice();
+      check(`copies n=${n} ${bd} runInPlace vs run`, inPlace, viaRun, 1e-6);
+      tasks.push({ name: `run ${bd}`, fn: () => { p.run(q, k, v, o); } });
+      tasks.push({ name: `runInPlace ${bd}`, fn: () => { p.runInPlace(); } });
+    }
+    const t = await measure(tasks);
+    for (const p of plans) p.dispose?.();
+    const entry = { n, results: t, difference: {} };
+    for (const bd of builds) {
+      const a = t[`run ${bd}`].median, b = t[`runInPlace ${bd}`].median;
+      entry.difference[bd] = { ms: a - b, fraction: (a - b) / a };
+      rows.push([`n=${n} ${bd}`, fmt(a, 3), fmt(b, 3), fmt(a - b, 3), `${((100 * (a - b)) / a).toFixed(1)} %`]);
+    }
+    out.push(entry);
+  }
+  table('6. copies: plan.run(q,k,v,out) (copy in + out) vs inputs filled once + runInPlace() (zero copy) — ms',
+    ['', 'run', 'runInPlace', 'difference', 'of run'], rows);
+  results.sections.copies = out;
+}
+
+// ---------------------------------------------------------------- run
+
+const started = performance.now();
+const runners = { matmul: sectionMatmul, attention: sectionAttention, 'nystrom-peer': sectionNystromPeer, scaling: sectionScaling, memory: sectionMemory, copies: sectionCopies };
+for (const s of SECTIONS) {
+  if (!want(s)) continue;
+  const t0 = performance.now();
+  try {
+    await runners[s]();
+  } catch (e) {
+    fail(`section ${s} threw: ${e.stack ?? e}`);
+  }
+  console.log(`(${s}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+results.meta.tfjsTensorsLeaked = tf.memory().numTensors - tfLeakStart;
+results.meta.totalSeconds = (performance.now() - started) / 1000;
+
+fs.mkdirSync(path.dirname(args.json), { recursive: true });
+fs.writeFileSync(args.json, JSON.stringify(results, null, 2));
+console.log(`\ntotal ${results.meta.totalSeconds.toFixed(1)} s; tfjs tensors leaked: ${results.meta.tfjsTensorsLeaked}; JSON: ${path.relative(process.cwd(), args.json)}`);
+if (failures.length) {
+  console.error(`\n${failures.length} FAILURE(S):\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
