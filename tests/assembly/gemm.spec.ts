@@ -1,4 +1,4 @@
-// gemm / packB / gemmPacked against a scalar triple loop.
+// gemm / packB / gemmPacked against a scalar triple loop (accumulated in f64).
 // Every case surrounds C with sentinels (before the first element, in each row's ldc padding, after
 // the last row) and fills the stride padding of A and B with NaN, so a write outside C[M×N] or a
 // read of A/B outside their ranges (whose product would reach C) shows up as a failure.
@@ -31,8 +31,10 @@ function fillMatrix(p: usize, rows: i32, cols: i32, ld: i32): void {
   return load<f32>(p + ((<usize>(i * ld + j)) << 2));
 }
 
-function tolerance(ref: f32): f32 {
-  return max<f32>(1e-5, Mathf.abs(ref) * 1e-5);
+// max(1e-5, 1e-5·|ref|), widened for long K by the usual f32 summation error, √K·u·Σ|a·b|
+// (u = 2⁻²⁴; ×4 margin): at K = 8200 the f32 rounding of any summation order exceeds 1e-5·|ref|.
+function tolerance(ref: f64, absSum: f64, K: i32): f64 {
+  return max(max(1e-5, Math.abs(ref) * 1e-5), 4.0 * Math.sqrt(<f64>K) * 5.96e-8 * absSum);
 }
 
 // Runs one case; returns the number of failures (bad values + touched sentinels).
@@ -63,12 +65,13 @@ function runCase(M: i32, N: i32, K: i32, transB: i32, padA: i32, padB: i32, padC
   let bad = 0;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let s: f32 = 0;
+      let s: f64 = 0, absSum: f64 = 0;
       for (let k = 0; k < K; k++) {
-        s += at(a, i, k, lda) * (transB ? at(b, j, k, ldb) : at(b, k, j, ldb));
+        const p = <f64>at(a, i, k, lda) * <f64>(transB ? at(b, j, k, ldb) : at(b, k, j, ldb));
+        s += p; absSum += Math.abs(p);
       }
-      const got = at(c, i, j, ldc);
-      if (!(Mathf.abs(got - s) <= tolerance(s))) {
+      const got = <f64>at(c, i, j, ldc);
+      if (!(Math.abs(got - s) <= tolerance(s, absSum, K))) {
         if (bad < 3) trace("gemm mismatch (M, N, K, i, j)", 5, M, N, K, i, j);
         bad++;
       }
@@ -123,7 +126,9 @@ describe("gemm", () => {
     for (let t = 0; t < 2; t++) {
       expect<i32>(runCase(130, 70, 300, t, 0, 0, 0, false)).toBe(0, "130x70x300");
       expect<i32>(runCase(130, 70, 300, t, 3, 5, 7, false)).toBe(0, "130x70x300 strided");
-      expect<i32>(runCase(37, 29, 1100, t, 1, 2, 3, false)).toBe(0, "37x29x1100 strided (K blocks)");
+      expect<i32>(runCase(37, 29, 1100, t, 1, 2, 3, false)).toBe(0, "37x29x1100 strided");
+      expect<i32>(runCase(9, 13, 4100, t, 1, 2, 3, false)).toBe(0, "9x13x4100 strided (two K blocks)");
+      expect<i32>(runCase(70, 9, 8200, t, 0, 1, 0, false)).toBe(0, "70x9x8200 (three K blocks, two M blocks)");
       expect<i32>(runCase(67, 45, 513, t, 4, 4, 4, false)).toBe(0, "67x45x513 padded by 4");
       for (let mi = 0; mi < SIZES.length; mi += 2) {
         const M = SIZES[mi], N = SIZES[(mi + 5) % SIZES.length], K = SIZES[(mi + 3) % SIZES.length];
