@@ -179,6 +179,39 @@ describe("gemm", () => {
     }
   });
 
+  it("reads nothing past an operand that ends at the end of linear memory", () => {
+    // A page grown here is not owned by the allocator: each operand in turn is placed so that its
+    // last float is the last 4 bytes of memory, where any over-read traps.
+    memory.grow(1);
+    const end = (<usize>memory.size()) << 16;
+    const shapes: i32[] = [1, 1, 1, 3, 5, 7, 5, 9, 3, 7, 13, 17, 9, 3, 65, 6, 1, 6];
+    let runs = 0;
+    for (let q = 0; q < shapes.length; q += 3) {
+      const M = shapes[q], N = shapes[q + 1], K = shapes[q + 2];
+      for (let t = 0; t < 2; t++) {
+        const ldb = t ? K : N;
+        const aBytes = (<usize>(M * K)) << 2, bBytes = (<usize>((t ? N : K) * ldb)) << 2, cBytes = (<usize>(M * N)) << 2;
+        const a0 = heap.alloc(aBytes), b0 = heap.alloc(bBytes), c0 = heap.alloc(cBytes);
+        const work = heap.alloc(gemmWorkBytes(N, K));
+        fillMatrix(a0, M, K, K);
+        fillMatrix(b0, t ? N : K, ldb, ldb);
+        for (let which = 0; which < 3; which++) {
+          const a = which == 0 ? end - aBytes : a0;
+          const b = which == 1 ? end - bBytes : b0;
+          const c = which == 2 ? end - cBytes : c0;
+          if (which == 0) memory.copy(a, a0, aBytes);
+          if (which == 1) memory.copy(b, b0, bBytes);
+          gemm(M, N, K, a, K, b, ldb, t, c, N, work);
+          packB(N, K, b, ldb, t, work);
+          gemmPacked(M, N, K, a, K, work, c, N);
+          runs++;
+        }
+        heap.free(work); heap.free(c0); heap.free(b0); heap.free(a0);
+      }
+    }
+    expect<i32>(runs).toBe(36);
+  });
+
   it("gemmWorkBytes holds at least the packed panels, in 16-byte units", () => {
     const Ns: i32[] = [1, 7, 8, 9, 65];
     const Ks: i32[] = [1, 3, 600, 1100];
