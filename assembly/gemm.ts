@@ -11,20 +11,26 @@
 //                     past column N, so every tile computes 8 columns and only the stores see the tail.
 //   then mBlock(kc)·kc floats (kc = kBlock(K)): packed A for one M block × one K block, as 4-row tiles
 //                     (4 floats per k) and a last tile of M mod 4 rows (that many floats per k).
-// packB writes only the first part; gemmPacked reads it and uses the second part.
+// packB writes only the first part; gemmPacked reads it and overwrites the second part, so calls
+// sharing one packed B (e.g. from several threads) each need their own copy of the A part.
 //
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
 // ranges, with lane loads at the column tail. K == 0 writes zeros; M == 0 or N == 0 is a no-op.
 //
-// Aliasing: C must not alias A, B or work; work must not alias A or B. With K > one K block the
-// kernel accumulates into C between blocks, so C's previous content is overwritten, never read
-// before the first block has stored.
+// Aliasing: C must not alias A, B or work; work must not alias A or B. With K > KC_MAX the kernel
+// accumulates into C between K blocks (C's previous content is overwritten by the first block,
+// never read).
+//
+// Rounding: each C element is one sequential sum over k = 0..K−1 (K blocks continue it in order).
+// The plain build rounds the product and the sum separately, so it is bit-identical to the scalar
+// loop `s += a[i][k] * b[k][j]` in f32; the relaxed build fuses them (one rounding per step).
 //
 // Tiles. V8 gives wasm 15 vector registers, and its scheduler issues all loads of a loop body
 // before the arithmetic, so every loaded value is live at once: a tile R×8 needs 2·R accumulators
 // + 2 B vectors + R broadcast A values (+1 product in the plain build). 4×8 (14, 15 plain) is the
-// largest that fits; 5×8 and 6×8 spill here. The k loop is not unrolled for the same reason.
+// largest that fits; 5×8 and 6×8 spilled (measured: 6×8 relaxed ran at half the speed of 4×8).
+// The k loop is not unrolled for the same reason. Both builds use 4×8.
 // A is packed per M block and K block into `work` (R floats per k per tile), so the R
 // broadcasts use one pointer with immediate offsets: that keeps the loop body short enough to be
 // FMA-bound. Remainder rows (M mod 4) use the exact 3-, 2- or 1-row tile, not a scalar path.
@@ -34,7 +40,8 @@ const MR: i32 = 4;
 // Maximum K block. Long K blocks keep the A reads long and sequential (short strided runs of a big A
 // were DRAM-latency bound: 4096×64×4096 ran 20 % slower with 512-deep blocks).
 const KC_MAX: i32 = 4096;
-// Packed A block budget: MC·kc floats stay in L2 while each panel slice meets all row tiles.
+// Packed A block budget (M block rows × kc floats): it stays in L2 while each panel slice passes
+// all of its row tiles; the rows per M block follow from kc (64 rows up to kc = 1024, 16 at 4096).
 const A_BLOCK_BYTES: i32 = 256 << 10;
 const MC_MAX: i32 = 64;
 
@@ -79,7 +86,8 @@ const MC_MAX: i32 = 64;
   }
 }
 
-/** Bytes of scratch `gemm` / `packB` need for an N-column, K-deep B: ⌈N/8⌉ panels of K×8 floats. */
+/** Bytes of `work` for gemm / packB + gemmPacked with this N and K: the packed B panels plus one
+ *  packed A block (layout in the file header); a multiple of 16. */
 export function gemmWorkBytes(N: i32, K: i32): usize {
   if (N <= 0 || K <= 0) return 0;
   const kc = kBlock(K);
