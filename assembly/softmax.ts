@@ -35,7 +35,7 @@ export function softmaxRows(x: usize, rows: i32, cols: i32, ld: i32, scale: f32,
       if (colBias) y = f32x4.add(y, v128.load(colBias + off));
       if (colKeep) y = v128.bitselect(vneg, y, f32x4.eq(v128.load(colKeep + off), vzero));
       v128.store(row + off, y);
-      vmax = f32x4.max(vmax, y);
+      vmax = f32x4.pmax(vmax, y); // pmax is one maxps; inputs are never NaN (checked by the host)
     }
     if (tail) {
       const off = <usize>j << 2;
@@ -49,7 +49,7 @@ export function softmaxRows(x: usize, rows: i32, cols: i32, ld: i32, scale: f32,
       // Lanes past the tail must not raise the maximum.
       const lane = i32x4(0, 1, 2, 3);
       y = v128.bitselect(y, vneg, i32x4.lt_s(lane, i32x4.splat(tail)));
-      vmax = f32x4.max(vmax, y);
+      vmax = f32x4.pmax(vmax, y); // pmax is one maxps; inputs are never NaN (checked by the host)
     }
     let m = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
                 max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));

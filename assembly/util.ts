@@ -12,6 +12,11 @@
 // to f32 rounding), e^r by its Taylor polynomial to degree 7 on |r| ≤ ln2/2 (truncation < 6e-9
 // relative, below f32 rounding). Inputs below −87.33 (where e^x is no longer a normal f32) give 0,
 // which is what torch's softmax gives for masked logits. Inputs must be ≤ 88 (softmax feeds x − max ≤ 0).
+//
+// The rounding uses the "magic number" trick instead of f32x4.nearest + i32x4.trunc_sat (the latter
+// is a long instruction sequence on x64): adding 1.5·2^23 + 127 to x·log2(e) leaves round(x·log2 e) + 127
+// in the low mantissa bits, so the same value gives n as a float (subtract the constant back) and the
+// biased exponent of 2^n (shift its bits left by 23).
 // @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.4426950408889634;
 // @ts-ignore: decorator
@@ -20,6 +25,8 @@
 @inline const LN2_LO: f32 = -2.12194440e-4;
 // @ts-ignore: decorator
 @inline const EXP_MIN: f32 = -87.33;
+// @ts-ignore: decorator
+@inline const ROUND_BIAS: f32 = 12583039.0; // 1.5·2^23 + 127
 
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -30,8 +37,9 @@
 // @ts-ignore: decorator
 @inline export function expv(x: v128): v128 {
   const under = f32x4.lt(x, f32x4.splat(EXP_MIN));
-  const xc = f32x4.max(x, f32x4.splat(EXP_MIN));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  const xc = f32x4.pmax(x, f32x4.splat(EXP_MIN)); // pmax: one maxps (max needs NaN/±0 fix-ups)
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_BIAS));
+  const n = f32x4.sub(t, f32x4.splat(ROUND_BIAS)); // round(x·log2 e), exactly, as a float
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = f32x4.splat(1.0 / 5040.0);
@@ -42,8 +50,8 @@
   p = madd(p, r, f32x4.splat(0.5));
   p = madd(p, r, f32x4.splat(1.0));
   p = madd(p, r, f32x4.splat(1.0));
-  // 2^n built in the exponent field; n ≥ −126 because xc ≥ −87.33.
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // The low bits of t hold n + 127 ∈ [1, 254] (xc ≥ −87.33): shifted into the exponent field they are 2^n.
+  const pow2 = i32x4.shl(t, 23);
   const e = f32x4.mul(p, pow2);
   return v128.andnot(e, under);
 }
