@@ -400,8 +400,12 @@ function nyCompose(i: i32, alpha: f32): void {
   }
   // (k3·V') with V' masked only by lucidrains (authors' masked keys get weight 0 from the bias).
   const slab = <usize>i * <usize>n * <usize>d << 2;
-  const vp = slot(NY_V);
-  preparePadded(vp, cV + slab, n, d, pad, 1, lucidMask ? cMask + (<usize>b * <usize>n << 2) : 0);
+  let vp = cV + slab;
+  if (pad > 0 || lucidMask) {
+    // Only padding or lucidrains' masking changes V; otherwise the products read it in place.
+    vp = slot(NY_V);
+    preparePadded(vp, cV + slab, n, d, pad, 1, lucidMask ? cMask + (<usize>b * <usize>n << 2) : 0);
+  }
   const k3v = slot(NY_K3V);
   gemm(m, d, np, k3, np, vp, d, 0, k3v, d, gw);
   const o = cOut + slab;
