@@ -13,6 +13,8 @@
 //                     (4 floats per k) and a last tile of M mod 4 rows (that many floats per k).
 // packB writes only the first part; gemmPacked reads it and overwrites the second part, so calls
 // sharing one packed B (e.g. from several threads) each need their own copy of the A part.
+// gemm itself, when M fits one M block and K one K block (M ≤ 64 for K ≤ 1024), packs B a group
+// of panels at a time into the start of the first part instead (same sums, same bits).
 //
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
@@ -44,6 +46,8 @@ const KC_MAX: i32 = 4096;
 // all of its row tiles; the rows per M block follow from kc (64 rows up to kc = 1024, 16 at 4096).
 const A_BLOCK_BYTES: i32 = 256 << 10;
 const MC_MAX: i32 = 64;
+// Packed B group of gemm's single-block path.
+const JIT_GROUP_BYTES: i32 = 64 << 10;
 
 // K block depth for a K: even blocks no larger than KC_MAX (5000 becomes 2×2500, not 4096 + 904).
 @inline function kBlock(K: i32): i32 {
@@ -263,18 +267,25 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
       const remA = apack + (<usize>full) * tileBytes;
       const remRow = m0 + (full << 2);
       if (rem > 0) packA(rem, kc, ak + (<usize>remRow) * lda4, lda4, remA);
-      // Each panel's K-block slice stays in L1 while all row tiles of the M block (in L2) pass it.
-      for (let p = 0; p < np; p++) {
-        const bp = bk + (<usize>p) * panelBytes;
-        const nc = min(8, N - (p << 3));
-        let cp = c + (<usize>m0) * ldc4 + ((<usize>p) << 5);
-        if (full > 0) tile4x8(kc, apack, bp, cp, ldc4, nc, acc, full);
-        cp += (<usize>full) * (ldc4 << 2);
-        if (rem == 3) tile3x8(kc, remA, bp, cp, ldc4, nc, acc);
-        else if (rem == 2) tile2x8(kc, remA, bp, cp, ldc4, nc, acc);
-        else if (rem == 1) tile1x8(kc, remA, bp, cp, ldc4, nc, acc);
-      }
+      panels(kc, acc, apack, full, rem, remA, bk, panelBytes, np, N, c + (<usize>m0) * ldc4, ldc4);
     }
+  }
+}
+
+// Runs np panels (packed at bk, panelBytes apart; N columns in all) against one packed M block
+// (`full` 4-row tiles at apack, then a `rem`-row tile at remA); c is the block's first C element.
+// Each panel's K-block slice stays in L1 while all row tiles of the M block (in L2) pass it.
+function panels(kc: i32, acc: bool, apack: usize, full: i32, rem: i32, remA: usize, bk: usize,
+                panelBytes: usize, np: i32, N: i32, c: usize, ldc4: usize): void {
+  for (let p = 0; p < np; p++) {
+    const bp = bk + (<usize>p) * panelBytes;
+    const nc = min(8, N - (p << 3));
+    let cp = c + ((<usize>p) << 5);
+    if (full > 0) tile4x8(kc, apack, bp, cp, ldc4, nc, acc, full);
+    cp += (<usize>full) * (ldc4 << 2);
+    if (rem == 3) tile3x8(kc, remA, bp, cp, ldc4, nc, acc);
+    else if (rem == 2) tile2x8(kc, remA, bp, cp, ldc4, nc, acc);
+    else if (rem == 1) tile1x8(kc, remA, bp, cp, ldc4, nc, acc);
   }
 }
 
@@ -282,6 +293,26 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
                      c: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
+  if (K > 0 && K <= KC_MAX && M <= mBlock(K) && N > 8) {
+    // One M block and one K block: B is used by this block only, so pack it a group of panels at a
+    // time into the start of `work` (a group stays in L1/L2) instead of packing all of it first.
+    // Same arithmetic in the same order as packB + gemmPacked, so the result is identical.
+    const lda4 = (<usize>lda) << 2, ldb4 = (<usize>ldb) << 2, ldc4 = (<usize>ldc) << 2;
+    const panelBytes = (<usize>K) << 5;
+    const apack = work + packedBBytes(N, K);
+    const full = M >> 2, rem = M & 3;
+    const tileBytes = (<usize>K) << 4;
+    for (let t = 0; t < full; t++) packA(4, K, a + (<usize>(t << 2)) * lda4, lda4, apack + (<usize>t) * tileBytes);
+    const remA = apack + (<usize>full) * tileBytes;
+    if (rem > 0) packA(rem, K, a + (<usize>(full << 2)) * lda4, lda4, remA);
+    const group = max(1, JIT_GROUP_BYTES / (K << 5));   // panels per group
+    for (let j0 = 0; j0 < N; j0 += group << 3) {
+      const nj = min(group << 3, N - j0);
+      packB(nj, K, transB ? b + (<usize>j0) * ldb4 : b + ((<usize>j0) << 2), ldb, transB, work);
+      panels(K, false, apack, full, rem, remA, work, panelBytes, (nj + 7) >> 3, nj, c + ((<usize>j0) << 2), ldc4);
+    }
+    return;
+  }
   packB(N, K, b, ldb, transB, work);
   gemmPacked(M, N, K, a, lda, work, c, ldc);
 }

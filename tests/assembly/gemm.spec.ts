@@ -96,14 +96,16 @@ const SIZES: i32[] = [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 65];
 const FEW_K: i32[] = [1, 4, 7, 17, 64, 65];
 
 describe("gemm", () => {
-  it("matches the scalar loop on all M×N of the awkward sizes (a few K)", () => {
+  it("matches the scalar loop on all M×N of the awkward sizes (a few K), gemm and its halves", () => {
     for (let t = 0; t < 2; t++) {
       for (let mi = 0; mi < SIZES.length; mi++) {
         for (let ni = 0; ni < SIZES.length; ni++) {
           for (let ki = 0; ki < FEW_K.length; ki++) {
             const M = SIZES[mi], N = SIZES[ni], K = FEW_K[ki];
-            expect<i32>(runCase(M, N, K, t, 0, 0, 0, false)).toBe(0,
-              "M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString() + " transB=" + t.toString());
+            const what = "M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString() + " transB=" + t.toString();
+            expect<i32>(runCase(M, N, K, t, 0, 0, 0, false)).toBe(0, what);
+            // gemm takes a single-block path for M ≤ 64; check the two halves on the same grid.
+            expect<i32>(runCase(M, N, K, t, 0, 0, 0, true)).toBe(0, what + " (packB + gemmPacked)");
           }
         }
       }
@@ -159,8 +161,11 @@ describe("gemm", () => {
   });
 
   it("packed B is reusable across row blocks and bit-identical to gemm", () => {
-    const M = 150, N = 37, K = 90;
-    for (let t = 0; t < 2; t++) {
+    // 150 rows: several M blocks; 64 and 13 rows: gemm's single-block path (B packed per group).
+    const shapes: i32[] = [150, 37, 90, 64, 300, 64, 13, 1000, 200, 5, 9, 4096];
+    for (let q = 0; q < shapes.length * 2; q += 3) {
+      const M = shapes[q % shapes.length], N = shapes[q % shapes.length + 1], K = shapes[q % shapes.length + 2];
+      const t = q < shapes.length ? 0 : 1;
       const ldb = t ? K : N;
       const a = allocF(M * K), b = allocF((t ? N : K) * ldb);
       fillMatrix(a, M, K, K);
