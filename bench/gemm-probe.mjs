@@ -1,14 +1,21 @@
 // Throughput probe for the gemm kernel: median GFLOP/s (2·M·N·K / s) per shape and transB.
-// Usage: node bench/gemm-probe.mjs [wasm ...]           (default build/nystrom.simd.wasm)
-//        node --experimental-wasm-relaxed-simd bench/gemm-probe.mjs build/nystrom.relaxed.wasm
-// With several wasm files the variants alternate inside one process, so their ratios are
-// comparable on a noisy machine. Timed: the gemm call only (B packed inside it); no copies.
-// The last column, "L1 ref", is gemmPacked on a cache-resident 64×64×256 with B packed once: the
+// Usage: node --experimental-wasm-relaxed-simd bench/gemm-probe.mjs [wasm ...] [--shapes=MxNxK,...]
+//        [--rounds=N]. Without files: build/nystrom.simd.wasm, and build/nystrom.relaxed.wasm when
+//        this node validates relaxed SIMD (Node 20 needs the flag; Node 22+ has it on).
+// Several wasm files alternate inside one process, round by round, so their ratios are comparable
+// on a noisy machine. Timed: the gemm call only (B packed inside it), after warm-up; no copies.
+// The last column, "cached", is gemmPacked on a cache-resident 64×64×256 with B packed once: the
 // kernel's own speed at the moment of the run, to read the shape columns against.
 import fs from 'node:fs';
 
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-if (files.length === 0) files.push(new URL('../build/nystrom.simd.wasm', import.meta.url).pathname);
+if (files.length === 0) {
+  for (const b of ['simd', 'relaxed']) {
+    const f = new URL(`../build/nystrom.${b}.wasm`, import.meta.url).pathname;
+    if (WebAssembly.validate(fs.readFileSync(f))) files.push(f);
+    else console.log(`skipping ${b}: this node does not validate it (try --experimental-wasm-relaxed-simd)`);
+  }
+}
 const shapeArg = process.argv.find((a) => a.startsWith('--shapes='));
 const rounds = Number((process.argv.find((a) => a.startsWith('--rounds=')) || '--rounds=7').slice(9));
 let shapes = [[512, 512, 512], [1024, 1024, 1024], [4096, 64, 4096], [4096, 64, 64], [64, 4096, 64]];
@@ -65,7 +72,7 @@ for (const [M, N, K] of shapes) {
     for (let w = 0; w < 3; w++) variants.forEach((v, i) => run(v, offs[i]));
     const samples = variants.map(() => []);
     for (let r = 0; r < rounds; r++) variants.forEach((v, i) => samples[i].push(flop / run(v, offs[i]) / 1e9));
-    variants.forEach((v, i) => rows.push({ variant: v.name, shape: 'L1 ref', transB: tB, gflops: +median(samples[i]).toFixed(1) }));
+    variants.forEach((v, i) => rows.push({ variant: v.name, shape: 'cached', transB: tB, gflops: +median(samples[i]).toFixed(1) }));
   }
 }
 const shapeNames = [...new Set(rows.map((r) => r.shape))];

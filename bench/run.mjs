@@ -510,30 +510,37 @@ async function sectionScaling() {
   const rows = [];
   const out = { d, m, iters, points: [] };
   if (!has('createAttention')) { console.log('\n4. scaling: skipped (createAttention missing)'); results.sections.scaling = null; return; }
+  // every n in the same alternating rounds, so load changes on a shared machine hit all sizes alike
+  const tasks = [];
+  const made = [];
   for (const n of ns) {
     const shape = [1, 1, n, d];
     const q = randomArray(n * d, 41), k = randomArray(n * d, 42), v = randomArray(n * d, 43);
     const o = new Float32Array(n * d);
-    const tasks = [];
-    const made = [];
     for (const bd of builds) {
       const p = O.createAttention({ shape, landmarks: m, pinvIterations: iters, kind: 'nystrom', build: bd });
       made.push(p);
-      tasks.push({ name: `nystrom ${bd}`, fn: () => { p.run(q, k, v, o); } });
+      tasks.push({ name: `nystrom ${bd} n=${n}`, fn: () => { p.run(q, k, v, o); } });
       if (n <= exactMax) {
         const s = O.createAttention({ shape, kind: 'softmax', build: bd });
         made.push(s);
         const heavy = exactFlops(n, d) > 5e9;
-        tasks.push({ name: `softmax ${bd}`, fn: () => { s.run(q, k, v, o); },
+        tasks.push({ name: `softmax ${bd} n=${n}`, fn: () => { s.run(q, k, v, o); },
           ...(heavy ? { time: 0, iterations: args.quick ? 1 : 2, rounds: 1, warmup: false } : { time: CFG.time / 2 }) });
       }
     }
-    const t = await measure(tasks);
-    for (const p of made) p.dispose?.();
+  }
+  const t = await measure(tasks);
+  for (const p of made) p.dispose?.();
+  for (const n of ns) {
     const pt = { n, results: {} };
-    for (const [name, r] of Object.entries(t)) pt.results[name] = { ...r, gflops: gflops(name.startsWith('nystrom') ? nystromFlops(n, d, m, iters) : exactFlops(n, d), r.median) };
+    for (const bd of builds) {
+      for (const kind of ['nystrom', 'softmax']) {
+        const r = t[`${kind} ${bd} n=${n}`];
+        if (r) pt.results[`${kind} ${bd}`] = { ...r, gflops: gflops(kind === 'nystrom' ? nystromFlops(n, d, m, iters) : exactFlops(n, d), r.median) };
+      }
+    }
     out.points.push(pt);
-    process.stdout.write('.');
   }
   const first = out.points[0];
   for (const pt of out.points) {
