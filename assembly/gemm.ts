@@ -14,7 +14,8 @@
 // packB writes only the first part; gemmPacked reads it and overwrites the second part, so calls
 // sharing one packed B (e.g. from several threads) each need their own copy of the A part.
 // gemm itself, when M fits one M block and K one K block (M ≤ 64 for K ≤ 1024), packs B a group
-// of panels at a time into the start of the first part instead (same sums, same bits).
+// of panels at a time into the start of the first part instead, or with transB = 0 and a B of at
+// most 32 KiB reads its full panels in place (same sums, same bits).
 //
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
@@ -48,6 +49,8 @@ const A_BLOCK_BYTES: i32 = 256 << 10;
 const MC_MAX: i32 = 64;
 // Packed B group of gemm's single-block path.
 const JIT_GROUP_BYTES: i32 = 64 << 10;
+// gemm's single-block path reads a B (transB = 0) of at most this many bytes in place.
+const IN_PLACE_B_BYTES: i32 = 32 << 10;
 
 // K block depth for a K: even blocks no larger than KC_MAX (5000 becomes 2×2500, not 4096 + 904).
 @inline function kBlock(K: i32): i32 {
@@ -267,25 +270,25 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
       const remA = apack + (<usize>full) * tileBytes;
       const remRow = m0 + (full << 2);
       if (rem > 0) packA(rem, kc, ak + (<usize>remRow) * lda4, lda4, remA);
-      panels(kc, acc, apack, full, rem, remA, bk, panelBytes, np, N, c + (<usize>m0) * ldc4, ldc4);
+      panels(kc, acc, apack, full, rem, remA, bk, panelBytes, 32, np, N, c + (<usize>m0) * ldc4, ldc4);
     }
   }
 }
 
-// Runs np panels (packed at bk, panelBytes apart; N columns in all) against one packed M block
+// Runs np panels (at bk, panelBytes apart, rows bs bytes apart; N columns in all) against one M block
 // (`full` 4-row tiles at apack, then a `rem`-row tile at remA); c is the block's first C element.
 // Each panel's K-block slice stays in L1 while all row tiles of the M block (in L2) pass it.
 function panels(kc: i32, acc: bool, apack: usize, full: i32, rem: i32, remA: usize, bk: usize,
-                panelBytes: usize, np: i32, N: i32, c: usize, ldc4: usize): void {
+                panelBytes: usize, bs: usize, np: i32, N: i32, c: usize, ldc4: usize): void {
   for (let p = 0; p < np; p++) {
     const bp = bk + (<usize>p) * panelBytes;
     const nc = min(8, N - (p << 3));
     let cp = c + ((<usize>p) << 5);
-    if (full > 0) tile4x8(kc, apack, bp, cp, ldc4, nc, acc, full);
+    if (full > 0) tile4x8(kc, apack, bp, bs, cp, ldc4, nc, acc, full);
     cp += (<usize>full) * (ldc4 << 2);
-    if (rem == 3) tile3x8(kc, remA, bp, cp, ldc4, nc, acc);
-    else if (rem == 2) tile2x8(kc, remA, bp, cp, ldc4, nc, acc);
-    else if (rem == 1) tile1x8(kc, remA, bp, cp, ldc4, nc, acc);
+    if (rem == 3) tile3x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
+    else if (rem == 2) tile2x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
+    else if (rem == 1) tile1x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
   }
 }
 
@@ -305,11 +308,25 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
     for (let t = 0; t < full; t++) packA(4, K, a + (<usize>(t << 2)) * lda4, lda4, apack + (<usize>t) * tileBytes);
     const remA = apack + (<usize>full) * tileBytes;
     if (rem > 0) packA(rem, K, a + (<usize>(full << 2)) * lda4, lda4, remA);
+    if (transB == 0 && (<usize>K) * ldb4 <= <usize>IN_PLACE_B_BYTES) {
+      // A small B (within L1): its rows already hold each panel's 8 columns contiguously, so full
+      // panels are read in place (row stride ldb) and only the zero-padded tail panel is packed.
+      // (For a wide B the strided walk is 2× slower than packing.)
+      const npFull = N >> 3;
+      panels(K, false, apack, full, rem, remA, b, 32, ldb4, npFull, npFull << 3, c, ldc4);
+      const tail = N & 7;
+      if (tail > 0) {
+        const j0 = <usize>(npFull << 3);
+        packB(tail, K, b + (j0 << 2), ldb, 0, work);
+        panels(K, false, apack, full, rem, remA, work, panelBytes, 32, 1, tail, c + (j0 << 2), ldc4);
+      }
+      return;
+    }
     const group = max(1, JIT_GROUP_BYTES / (K << 5));   // panels per group
     for (let j0 = 0; j0 < N; j0 += group << 3) {
       const nj = min(group << 3, N - j0);
       packB(nj, K, transB ? b + (<usize>j0) * ldb4 : b + ((<usize>j0) << 2), ldb, transB, work);
-      panels(K, false, apack, full, rem, remA, work, panelBytes, (nj + 7) >> 3, nj, c + ((<usize>j0) << 2), ldc4);
+      panels(K, false, apack, full, rem, remA, work, panelBytes, 32, (nj + 7) >> 3, nj, c + ((<usize>j0) << 2), ldc4);
     }
     return;
   }
@@ -318,15 +335,16 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
 }
 
 // ---- Microkernels -------------------------------------------------------------------------------
-// tileRx8(kc, ap, bp, c, ldc4, nc, acc): C[0..R)[0..nc) (+)= Apacked[0..kc)[0..R) · panel[0..kc)[0..8).
-// ap: the packed A tile (R floats per k); bp: the panel's first packed row of this K block; c: the
+// tileRx8(kc, ap, bp, bs, c, ldc4, nc, acc): C[0..R)[0..nc) (+)= Apacked[0..kc)[0..R) · panel[0..kc)[0..8).
+// ap: the packed A tile (R floats per k); bp: the panel's first row of this K block, rows bs bytes
+// apart (32 when packed, the row stride of B when read in place); c: the
 // tile's first C element (row stride ldc4 bytes); nc ≤ 8 columns are stored; acc: add to C (later
 // K blocks) instead of overwriting. kc ≥ 1. tile4x8 takes `tiles` ≥ 1 and runs that many 4-row
 // tiles down the M block against the same panel slice (packed A tiles are consecutive): one call per
 // panel instead of one per tile was 8–10 % faster at K = 64.
 
-function tile4x8(kc: i32, ap: usize, bp0: usize, c: usize, ldc4: usize, nc: i32, acc: bool, tiles: i32): void {
-  const bEnd = bp0 + ((<usize>kc) << 5);
+function tile4x8(kc: i32, ap: usize, bp0: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool, tiles: i32): void {
+  const bEnd = bp0 + (<usize>kc) * bs;
   const cStep = ldc4 * 4;
   do {
     let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -350,7 +368,7 @@ function tile4x8(kc: i32, ap: usize, bp0: usize, c: usize, ldc4: usize, nc: i32,
       c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
       const x3 = v128.load32_splat(ap, 12);
       c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-      ap += 16; bp += 32;
+      ap += 16; bp += bs;
     } while (bp < bEnd);
     if (nc == 8) {
       v128.store(c, c00); v128.store(c, c01, 16);
@@ -368,7 +386,7 @@ function tile4x8(kc: i32, ap: usize, bp0: usize, c: usize, ldc4: usize, nc: i32,
 }
 
 
-function tile3x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+function tile3x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -377,7 +395,7 @@ function tile3x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, 
     c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
     c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
   }
-  const bEnd = bp + ((<usize>kc) << 5);
+  const bEnd = bp + (<usize>kc) * bs;
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     const x0 = v128.load32_splat(ap);
@@ -386,7 +404,7 @@ function tile3x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, 
     c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
     const x2 = v128.load32_splat(ap, 8);
     c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-    ap += 12; bp += 32;
+    ap += 12; bp += bs;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -399,21 +417,21 @@ function tile3x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, 
   }
 }
 
-function tile2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+function tile2x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   if (acc) {
     c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
     c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
   }
-  const bEnd = bp + ((<usize>kc) << 5);
+  const bEnd = bp + (<usize>kc) * bs;
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
     const x1 = v128.load32_splat(ap, 4);
     c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-    ap += 8; bp += 32;
+    ap += 8; bp += bs;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
@@ -424,17 +442,17 @@ function tile2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, 
   }
 }
 
-function tile1x8(kc: i32, ap: usize, bp: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
+function tile1x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   if (acc) {
     c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
   }
-  const bEnd = bp + ((<usize>kc) << 5);
+  const bEnd = bp + (<usize>kc) * bs;
   do {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     const x0 = v128.load32_splat(ap);
     c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-    ap += 4; bp += 32;
+    ap += 4; bp += bs;
   } while (bp < bEnd);
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);

@@ -161,8 +161,9 @@ describe("gemm", () => {
   });
 
   it("packed B is reusable across row blocks and bit-identical to gemm", () => {
-    // 150 rows: several M blocks; 64 and 13 rows: gemm's single-block path (B packed per group).
-    const shapes: i32[] = [150, 37, 90, 64, 300, 64, 13, 1000, 200, 5, 9, 4096];
+    // 150 rows: several M blocks; 64, 13 and 5 rows: gemm's single-block path (B packed per
+    // group); 64³ and 37×45×50: B small enough to be read in place when transB = 0.
+    const shapes: i32[] = [150, 37, 90, 64, 300, 64, 13, 1000, 200, 5, 9, 4096, 64, 64, 64, 37, 45, 50];
     for (let q = 0; q < shapes.length * 2; q += 3) {
       const M = shapes[q % shapes.length], N = shapes[q % shapes.length + 1], K = shapes[q % shapes.length + 2];
       const t = q < shapes.length ? 0 : 1;
