@@ -204,60 +204,57 @@ function runExact(q: usize, k: usize, v: usize, out: usize, mask: usize, conv: u
 // ---------------------------------------------------------------------------------------------
 // Nyström attention
 
-// Workspace slots.
+// Workspace slots. Q and K are read where the caller put them (scale, mask and padding are
+// folded into the landmark means and the softmaxes); only lucidrains' masked V is copied.
 // @ts-ignore: decorator
-@inline const NY_KEEP = 0;     // np: keep of the padded sequence (current batch element)
+@inline const NY_KEEP = 0;    // np: keep of the padded sequence (current batch element)
 // @ts-ignore: decorator
-@inline const NY_BIAS = 1;     // np: additive key bias of kernel 3
+@inline const NY_BIAS = 1;    // np: additive key bias of kernel 3
 // @ts-ignore: decorator
-@inline const NY_LMKEEP = 2;   // B·H·m: mask counts per landmark (lucidrains masked mean)
+@inline const NY_LMKEEP = 2;  // B·H·m: mask counts per landmark (lucidrains masked mean)
 // @ts-ignore: decorator
-@inline const NY_Q = 3;        // np·d: scaled, masked, padded Q of the head in flight
+@inline const NY_V = 3;       // n·d: V·mask of the head in flight (lucidrains with a mask only)
 // @ts-ignore: decorator
-@inline const NY_K = 4;        // np·d
+@inline const NY_QL = 4;      // B·H·m·d: Q landmarks of every head
 // @ts-ignore: decorator
-@inline const NY_V = 5;        // np·d
+@inline const NY_KL = 5;      // B·H·m·d
 // @ts-ignore: decorator
-@inline const NY_QL = 6;       // B·H·m·d: Q landmarks of every head
+@inline const NY_K2 = 6;      // B·H·m·m: kernel 2 of every head
 // @ts-ignore: decorator
-@inline const NY_KL = 7;       // B·H·m·d
+@inline const NY_STATS = 7;   // B·H·4: matrixStats of every kernel 2
 // @ts-ignore: decorator
-@inline const NY_K2 = 8;       // B·H·m·m: kernel 2 of every head
+@inline const NY_K1 = 8;      // n·m: kernel 1 (last n query rows)
 // @ts-ignore: decorator
-@inline const NY_STATS = 9;    // B·H·4: matrixStats of every kernel 2
+@inline const NY_K3 = 9;      // m·np: kernel 3
 // @ts-ignore: decorator
-@inline const NY_K1 = 10;      // n·m: kernel 1 (last n query rows)
+@inline const NY_Z = 10;       // m·m: pinv(kernel 2)
 // @ts-ignore: decorator
-@inline const NY_K3 = 11;      // m·np: kernel 3
+@inline const NY_K3V = 11;     // m·d
 // @ts-ignore: decorator
-@inline const NY_Z = 12;       // m·m: pinv(kernel 2)
+@inline const NY_W = 12;       // n·m: k1·Z
 // @ts-ignore: decorator
-@inline const NY_K3V = 13;     // m·d
+@inline const NY_PINV = 13;    // pinv scratch
 // @ts-ignore: decorator
-@inline const NY_W = 14;       // n·m: k1·Z
+@inline const NY_GEMM = 14;    // packed-B scratch shared by every product
 // @ts-ignore: decorator
-@inline const NY_PINV = 15;    // pinv scratch
-// @ts-ignore: decorator
-@inline const NY_GEMM = 16;    // packed-B scratch shared by every product
-// @ts-ignore: decorator
-@inline const NY_END = 17;
+@inline const NY_END = 15;
 
 function maxGemmWork(n: i32, np: i32, d: i32, m: i32, matrix: bool): usize {
-  let w = gemmWorkBytes(m, d);                 // Q'·K~ᵀ and Q~·K~ᵀ
-  w = max(w, gemmWorkBytes(np, d));            // Q~·K'ᵀ
-  w = max(w, gemmWorkBytes(d, np));            // k3·V'
+  let w = gemmWorkBytes(m, d);                 // Q·K~ᵀ and Q~·K~ᵀ
+  w = max(w, gemmWorkBytes(n, d));             // Q~·Kᵀ
+  w = max(w, gemmWorkBytes(d, n));             // k3·V
   w = max(w, gemmWorkBytes(m, m));             // k1·Z
   w = max(w, gemmWorkBytes(d, m));             // W·(k3V)
   if (matrix) w = max(w, gemmWorkBytes(n, m)); // W·k3
   return align16(w);
 }
 
-function nySlotBytes(slot: i32, BH: i32, n: i32, np: i32, d: i32, m: i32, matrix: bool): usize {
+function nySlotBytes(slot: i32, BH: i32, n: i32, np: i32, d: i32, m: i32, style: i32, matrix: bool): usize {
   const bh = <usize>BH;
   switch (slot) {
     case NY_KEEP: case NY_BIAS: return f32s(<usize>np);
     case NY_LMKEEP: return f32s(bh * <usize>m);
-    case NY_Q: case NY_K: case NY_V: return f32s(<usize>np * <usize>d);
+    case NY_V: return style == STYLE_LUCIDRAINS && !matrix ? f32s(<usize>n * <usize>d) : 0;
     case NY_QL: case NY_KL: return f32s(bh * <usize>m * <usize>d);
     case NY_K2: return f32s(bh * <usize>m * <usize>m);
     case NY_STATS: return f32s(bh * 4);
@@ -280,7 +277,7 @@ export function nystromWorkspaceBytes(B: i32, H: i32, n: i32, d: i32, m: i32, st
   const np = n + padRows(n, m, remainder);
   if (takesExactPath(n, m, style, remainder)) return softmaxWorkspaceBytes(np, d);
   let total: usize = 0;
-  for (let s = 0; s < NY_END; s++) total += nySlotBytes(s, B * H, n, np, d, m, matrix);
+  for (let s = 0; s < NY_END; s++) total += nySlotBytes(s, B * H, n, np, d, m, style, matrix);
   return total;
 }
 
@@ -314,7 +311,7 @@ export function nystromAttention(q: usize, k: usize, v: usize, out: usize, mask:
   let off = ws;
   for (let s = 0; s < NY_END; s++) {
     store<usize>(SLOT + (<usize>s << 3), off);
-    off += nySlotBytes(s, BH, n, cNp, d, m, matrix);
+    off += nySlotBytes(s, BH, n, cNp, d, m, style, matrix);
   }
   const stats = slot(NY_STATS);
   if ((init == INIT_ORIGINAL || init == INIT_ABS_ROWCOL) && BH > 1) {
@@ -329,7 +326,7 @@ export function nystromAttention(q: usize, k: usize, v: usize, out: usize, mask:
     }
     const alpha: f32 = init == INIT_ORIGINAL ? <f32>1 / maxCol : <f32>1 / (maxRow * maxAbsCol);
     for (let i = 0; i < BH; i++) {
-      nyPrepareQK(i); // phase 1 left only the last head's Q', K' in the scratch
+      nyKeep(i); // phase 1 left the keep vector of the last head's batch element
       nyCompose(i, alpha);
     }
   } else {
@@ -345,38 +342,38 @@ export function nystromAttention(q: usize, k: usize, v: usize, out: usize, mask:
   }
 }
 
-/** Keep/bias of head i's batch element, and its scaled, masked, padded Q' and K'. */
-function nyPrepareQK(i: i32): void {
-  const b = i / cH;
-  buildKeep(slot(NY_KEEP), slot(NY_BIAS), cMask, b, cN, cPad, cStyle);
-  const slab = <usize>i * <usize>cN * <usize>cD << 2;
-  const userKeep: usize = cMask && cStyle != STYLE_HF ? cMask + (<usize>b * <usize>cN << 2) : 0;
-  preparePadded(slot(NY_Q), cQ + slab, cN, cD, cPad, qScale(cStyle, cD), userKeep);
-  preparePadded(slot(NY_K), cK + slab, cN, cD, cPad, kScale(cStyle, cD), userKeep);
+/** Keep vector and key bias of head i's batch element. */
+function nyKeep(i: i32): void {
+  buildKeep(slot(NY_KEEP), slot(NY_BIAS), cMask, i / cH, cN, cPad, cStyle);
 }
 
-/** Phase 1 of head i: Q', K', landmarks, kernel 2 and its statistics. */
+/** Phase 1 of head i: landmarks, kernel 2 and its statistics. */
 function nyLandmarks(i: i32): void {
-  nyPrepareQK(i);
-  const m = cM, d = cD;
+  nyKeep(i);
+  const m = cM, d = cD, b = i / cH;
+  const slab = <usize>i * <usize>cN * <usize>d << 2;
   const lucidMask = cStyle == STYLE_LUCIDRAINS && cMask != 0;
-  const keep = slot(NY_KEEP);
+  // Authors and lucidrains average the masked rows (a masked row counts in the authors' divisor);
+  // lucidrains divides by the mask count (+ eps) instead. hf averages the raw rows.
+  const userKeep: usize = cMask && cStyle != STYLE_HF ? cMask + (<usize>b * <usize>cN << 2) : 0;
   const lm = slot(NY_LMKEEP) + (<usize>i * <usize>m << 2);
   const ql = slot(NY_QL) + (<usize>i * <usize>m * <usize>d << 2);
   const kl = slot(NY_KL) + (<usize>i * <usize>m * <usize>d << 2);
   const k2 = slot(NY_K2) + (<usize>i * <usize>m * <usize>m << 2);
-  segmentMeans(slot(NY_Q), cNp, d, m, cUneven, lucidMask ? keep : 0, LUCID_EPS, ql, lucidMask ? lm : 0);
-  segmentMeans(slot(NY_K), cNp, d, m, cUneven, lucidMask ? keep : 0, LUCID_EPS, kl, 0);
+  const mm = lucidMask ? 1 : 0;
+  segmentMeans(cQ + slab, cN, d, m, cUneven, cPad, qScale(cStyle, d), userKeep, mm, LUCID_EPS, ql, lucidMask ? lm : 0);
+  segmentMeans(cK + slab, cN, d, m, cUneven, cPad, kScale(cStyle, d), userKeep, mm, LUCID_EPS, kl, 0);
   gemm(m, m, d, ql, d, kl, d, 1, k2, m, slot(NY_GEMM));
   // lucidrains: pairs with an empty landmark (mask count 0) are filled.
   softmaxRows(k2, m, m, m, 1, 0, lucidMask ? lm : 0, lucidMask ? lm : 0);
   matrixStats(k2, m, slot(NY_STATS) + (<usize>i << 4));
 }
 
-/** Phase 2 of head i (its Q', K' prepared): V', kernels 1 and 3, pinv, the products, conv. */
+/** Phase 2 of head i: kernels 1 and 3, pinv, the products, conv. */
 function nyCompose(i: i32, alpha: f32): void {
   const n = cN, np = cNp, d = cD, m = cM, pad = cPad;
   const b = i / cH;
+  const slab = <usize>i * <usize>n * <usize>d << 2;
   const lucid = cStyle == STYLE_LUCIDRAINS;
   const lucidMask = lucid && cMask != 0;
   const useBias = !lucid && (cMask != 0 || pad > 0);
@@ -386,28 +383,31 @@ function nyCompose(i: i32, alpha: f32): void {
   const kl = slot(NY_KL) + (<usize>i * <usize>m * <usize>d << 2);
   const k2 = slot(NY_K2) + (<usize>i * <usize>m * <usize>m << 2);
   const k1 = slot(NY_K1), k3 = slot(NY_K3), z = slot(NY_Z), w = slot(NY_W), gw = slot(NY_GEMM);
-  // Kernel 1 for the last n query rows only (the pad rows' output is discarded).
-  gemm(n, m, d, slot(NY_Q) + (<usize>pad * <usize>d << 2), d, kl, d, 1, k1, m, gw);
-  softmaxRows(k1, n, m, m, 1, 0, lucidMask ? keep + (<usize>pad << 2) : 0, lucidMask ? lm : 0);
-  // Kernel 3 over every key of the padded sequence.
-  gemm(m, np, d, ql, d, slot(NY_K), d, 1, k3, np, gw);
-  softmaxRows(k3, m, np, np, 1, useBias ? slot(NY_BIAS) : 0, lucidMask ? lm : 0, lucidMask ? keep : 0);
+  // Kernel 1 for the n real query rows (the pad rows' output is discarded), from the raw Q with its
+  // scale folded into the softmax. A masked query row gives a different (unspecified) row than with
+  // Q·mask, and only that row: lucidrains fills it anyway.
+  gemm(n, m, d, cQ + slab, d, kl, d, 1, k1, m, gw);
+  softmaxRows(k1, n, m, m, qScale(cStyle, d), 0, lucidMask ? keep + (<usize>pad << 2) : 0, lucidMask ? lm : 0);
+  // Kernel 3 over the padded keys: the pad keys (zero rows) have logit 0; the real keys use the raw K
+  // with its scale folded into the softmax. Masked keys get weight 0 either way (bias or fill).
+  for (let r = 0; r < m; r++) memory.fill(k3 + (<usize>r * <usize>np << 2), 0, <usize>pad << 2);
+  gemm(m, n, d, ql, d, cK + slab, d, 1, k3 + (<usize>pad << 2), np, gw);
+  softmaxRows(k3, m, np, np, kScale(cStyle, d), useBias ? slot(NY_BIAS) : 0, lucidMask ? lm : 0, lucidMask ? keep : 0);
   pinvIterate(k2, z, m, cIters, alpha, slot(NY_PINV));
   gemm(n, m, m, k1, m, z, m, 0, w, m, gw);
   if (cMatrix) {
     gemm(n, n, m, w, m, k3 + (<usize>pad << 2), np, 0, cOut + (<usize>i * <usize>n * <usize>n << 2), n, gw);
     return;
   }
-  // (k3·V') with V' masked only by lucidrains (authors' masked keys get weight 0 from the bias).
-  const slab = <usize>i * <usize>n * <usize>d << 2;
-  let vp = cV + slab;
-  if (pad > 0 || lucidMask) {
-    // Only padding or lucidrains' masking changes V; otherwise the products read it in place.
-    vp = slot(NY_V);
-    preparePadded(vp, cV + slab, n, d, pad, 1, lucidMask ? cMask + (<usize>b * <usize>n << 2) : 0);
+  // k3·V over the real keys (the pad rows of V are zero). lucidrains multiplies V by the mask: it
+  // matters where a whole landmark is empty, whose row of k3 is uniform over every key.
+  let vsrc = cV + slab;
+  if (lucidMask) {
+    vsrc = slot(NY_V);
+    copyRowsScaled(vsrc, cV + slab, n, d, 1, cMask + (<usize>b * <usize>n << 2));
   }
   const k3v = slot(NY_K3V);
-  gemm(m, d, np, k3, np, vp, d, 0, k3v, d, gw);
+  gemm(m, d, n, k3 + (<usize>pad << 2), np, vsrc, d, 0, k3v, d, gw);
   const o = cOut + slab;
   gemm(n, d, m, w, m, k3v, d, 0, o, d, gw);
   addConv(cV + slab, o, cMask, cConv, cKs, b, i % cH, n, d, cStyle);

@@ -8,13 +8,13 @@ const relaxed = WebAssembly.validate(new Uint8Array(readFileSync(new URL('../bui
 const build = process.execArgv.some((a) => a.includes('relaxed')) && relaxed ? 'relaxed' : 'simd';
 const mod = new WebAssembly.Module(readFileSync(new URL(`../build/nystrom.${build}.wasm`, import.meta.url)));
 const k = new WebAssembly.Instance(mod, {}).exports;
-const bytes = 64 * 1024 * 1024;
+const bytes = (4 * n * d + 4 * n * m + 4 * m * d + 4 * m * m) * 4 * 2 + 64 * 1024 * 1024 + k.nystromWorkspaceBytes(1, 1, n, d, m, 0, 0, 0);
 k.memory.grow(Math.ceil(bytes / 65536));
 let p = (k.heapBase() + 15) & ~15;
 const alloc = (floats) => { const o = p; p += Math.ceil(floats * 4 / 16) * 16; return o; };
 const Q = alloc(n * d), K = alloc(n * d), V = alloc(n * d), O = alloc(n * d);
 const QL = alloc(m * d), KL = alloc(m * d), K1 = alloc(n * m), K2 = alloc(m * m), K3 = alloc(m * n), Z = alloc(m * m);
-const K3V = alloc(m * d), W = alloc(n * m), PW = alloc(k.pinvWorkBytes(m) / 4), GW = alloc(8 * 1024 * 1024 / 4);
+const K3V = alloc(m * d), W = alloc(n * m), PW = alloc(k.pinvWorkBytes(m) / 4), GW = alloc(k.gemmWorkBytes(n, d) / 4 + k.gemmWorkBytes(d, n) / 4);
 const WS = alloc(k.nystromWorkspaceBytes(1, 1, n, d, m, 0, 0, 0) / 4);
 const f = new Float32Array(k.memory.buffer);
 for (let i = 0; i < 4 * n * d; i++) f[Q / 4 + i] = Math.random() - 0.5;

@@ -34,13 +34,13 @@ function runCase(n: i32, d: i32, m: i32, uneven: i32, wmode: i32, eps: f32, with
   }
   for (let i = 0; i < n; i++) {
     const wi: f32 = w ? getF(w, i) : 1;
-    for (let c = 0; c < d; c++) setF(x, i * d + c, w ? rnd() * wi : rnd());
+    for (let c = 0; c < d; c++) setF(x, i * d + c, rnd()); // the kernel applies the weights
   }
   const dBuf = allocGuarded(m * d), dst = inner(dBuf);
   let cBuf: usize = 0, counts: usize = 0;
   if (withCounts) { cBuf = allocGuarded(m); counts = inner(cBuf); }
 
-  segmentMeans(x, n, d, m, uneven, w, eps, dst, counts);
+  segmentMeans(x, n, d, m, uneven, 0, 1, w, w ? 1 : 0, eps, dst, counts);
 
   let bad = 0;
   let start = 0;
@@ -62,7 +62,7 @@ function runCase(n: i32, d: i32, m: i32, uneven: i32, wmode: i32, eps: f32, with
     for (let c = 0; c < d; c++) {
       let s: f64 = 0, sa: f64 = 0;
       for (let i = start; i < start + len; i++) {
-        const v = <f64>getF(x, i * d + c);
+        const v = <f64>(getF(x, i * d + c) * (w ? getF(w, i) : <f32>1));
         s += v; sa += Math.abs(v);
       }
       const ref = div != 0 ? s / div : 0;
@@ -131,7 +131,75 @@ describe("segmentStart", () => {
   });
 });
 
+/**
+ * Left padding and scale: the kernel sees n rows and `pad` implicit zero rows in front; the reference
+ * builds the padded sequence explicitly. weights multiply rows; maskedMean divides by Σw + eps.
+ */
+function runPadCase(n: i32, pad: i32, d: i32, m: i32, uneven: i32, scale: f32, wmode: i32, maskedMean: i32): i32 {
+  const np = n + pad;
+  const xBuf = allocGuarded(n * d), x = inner(xBuf);
+  let wBuf: usize = 0, w: usize = 0;
+  if (wmode != W_NONE) {
+    wBuf = allocGuarded(n); w = inner(wBuf);
+    for (let i = 0; i < n; i++) setF(w, i, wmode == W_MASK ? (rnd01() < 0.3 ? <f32>0 : <f32>1) : rnd01());
+  }
+  for (let i = 0; i < n * d; i++) setF(x, i, rnd());
+  const dBuf = allocGuarded(m * d), dst = inner(dBuf);
+  const cBuf = allocGuarded(m), counts = inner(cBuf);
+  const eps: f32 = 1e-8;
+  segmentMeans(x, n, d, m, uneven, pad, scale, w, maskedMean, eps, dst, counts);
+  let bad = 0, start = 0;
+  for (let j = 0; j < m; j++) {
+    const len = segLen(j, np, m, uneven);
+    let ws: f64 = 0;
+    for (let r = start; r < start + len; r++) if (r >= pad) ws += w ? <f64>getF(w, r - pad) : 1;
+    if (Math.abs(<f64>getF(counts, j) - (w ? ws : 0)) > <f64>(len + 1) * 6e-8 * ws) bad++;
+    const div: f64 = maskedMean ? ws + <f64>eps : <f64>len;
+    for (let c = 0; c < d; c++) {
+      let s: f64 = 0, sa: f64 = 0;
+      for (let r = start; r < start + len; r++) {
+        if (r < pad) continue; // a zero row
+        const v = <f64>(getF(x, (r - pad) * d + c) * (w ? getF(w, r - pad) : <f32>1));
+        s += v; sa += Math.abs(v);
+      }
+      const ref = <f64>scale * s / div;
+      const tol = <f64>(2 * len + 6) * 6e-8 * Math.abs(<f64>scale) * sa / div + 1e-30;
+      if (!(Math.abs(<f64>getF(dst, j * d + c) - ref) <= tol)) {
+        if (bad < 3) trace("padded mean mismatch (n, pad, m, j, c)", 5, n, pad, m, j, c);
+        bad++;
+      }
+    }
+    start += len;
+  }
+  bad += guardDamage(dBuf, m * d) + guardDamage(cBuf, m) + guardDamage(xBuf, n * d);
+  if (wBuf) { bad += guardDamage(wBuf, n); heap.free(wBuf); }
+  heap.free(cBuf); heap.free(dBuf); heap.free(xBuf);
+  return bad;
+}
+
 describe("segmentMeans", () => {
+  it("left padding, scale, weights and the masked mean match an explicitly padded reference", () => {
+    reseed(25);
+    const PN: i32[] = [1, 3, 5, 17, 63, 64];
+    const PM: i32[] = [1, 4, 8, 16, 64];
+    let cases = 0;
+    for (let ni = 0; ni < PN.length; ni++) {
+      for (let mi = 0; mi < PM.length; mi++) {
+        const n = PN[ni], m = PM[mi];
+        const pad = (m - n % m) % m; // the 'pad' remainder rule
+        const D: i32[] = [1, 5, 8];
+        for (let di = 0; di < D.length; di++) {
+          for (let wm = 0; wm < 3; wm++) {
+            expect<i32>(runPadCase(n, pad, D[di], m, 0, 0.35355339, wm, wm == W_MASK ? 1 : 0)).toBe(0, "pad n=" + str(n) + " m=" + str(m));
+            if (m <= n) expect<i32>(runPadCase(n, 0, D[di], m, 1, 0.125, wm, 0)).toBe(0, "uneven n=" + str(n) + " m=" + str(m));
+            cases++;
+          }
+        }
+      }
+    }
+    expect<i32>(cases).toBeGreaterThan(50);
+  });
+
   it("equal segments (m | n) match the reference", () => {
     reseed(21);
     expect<i32>(sweep(0, W_NONE, 0, false)).toBeGreaterThan(50);
@@ -166,7 +234,7 @@ describe("segmentMeans", () => {
       setF(w, i, wi);
       for (let c = 0; c < d; c++) setF(x, i * d + c, <f32>(i + 1) * wi);
     }
-    segmentMeans(x, n, d, m, 0, w, 1e-8, dst, counts);
+    segmentMeans(x, n, d, m, 0, 0, 1, w, 1, 1e-8, dst, counts);
     let bad = 0;
     for (let c = 0; c < d; c++) {
       if (getF(dst, d + c) != 0) bad++;
@@ -196,7 +264,7 @@ describe("segmentMeans", () => {
           // Column c holds one constant: dyadic ones (sums exact) in even columns, arbitrary ones in odd.
           for (let c = 0; c < d; c++) col[c] = c % 2 == 0 ? <f32>(c - 8) * 0.375 : rnd() * 10;
           for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) setF(x, i * d + c, col[c]);
-          segmentMeans(x, n, d, m, u, 0, 0, dst, 0);
+          segmentMeans(x, n, d, m, u, 0, 1, 0, 0, 0, dst, 0);
           for (let j = 0; j < m; j++) {
             const len = segLen(j, n, m, u);
             for (let c = 0; c < d; c++) {

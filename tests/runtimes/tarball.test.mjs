@@ -12,8 +12,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let passed = 0, failed = 0, build = 'none';
 const report = (ok, name, msg = '') => { ok ? passed++ : failed++; console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${msg ? ': ' + msg : ''}`); };
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+// Under `npm test` PATH starts with node_modules/.bin, where a dependency of as-pect installs an old
+// npm (6.x) that cannot pack into a directory: use the npm that runs us (npm_execpath), else PATH's.
+const npmCli = process.env.npm_execpath;
+const npmCmd = npmCli && /npm-cli\.js$/.test(npmCli)
+  ? [process.execPath, npmCli]
+  : [process.platform === 'win32' ? 'npm.cmd' : 'npm'];
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', timeout: 90000, stdio: ['ignore', 'pipe', 'pipe'] });
+const npm = (args, cwd) => run(npmCmd[0], [...npmCmd.slice(1), ...args], cwd);
 
 const tmp = mkdtempSync(join(tmpdir(), 'nystrom-tarball-'));
 try {
@@ -23,7 +29,7 @@ try {
   mkdirSync(packDir);
   mkdirSync(app);
   // --ignore-scripts: prepack would rebuild; the caller has just built.
-  const [info] = JSON.parse(run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], root));
+  const [info] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], root));
   const files = info.files.map((f) => f.path);
   report(true, 'npm pack', `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(0)} kB`);
   const need = ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/url.js', 'dist/url.d.ts', 'dist/wasm/nystrom.simd.wasm', 'dist/wasm/nystrom.relaxed.wasm'];
@@ -33,7 +39,7 @@ try {
   report(stray.length === 0, 'tarball has no sources or tests', stray.slice(0, 5).join(', '));
 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tarball-app', private: true, type: 'module' }, null, 2));
-  run(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--cache', join(tmp, 'cache'), join(packDir, info.filename)], app);
+  npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--cache', join(tmp, 'cache'), join(packDir, info.filename)], app);
   report(existsSync(join(app, 'node_modules', 'nystrom-wasm', 'dist', 'index.js')), 'npm install from the tarball (offline)');
 
   const cases = pathToFileURL(join(root, 'tests', 'runtimes', 'conformance-cases.js')).href;
