@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
+import { mulberry32 } from '../tests/reference.js';
 
 // Relaxed SIMD is behind a flag on Node 20; setting it before any module compiles has the same effect
 // as passing it on the command line. Harmless where it is already on (Node 22+).
@@ -99,19 +100,8 @@ async function loadOurs() {
 
 // ---------------------------------------------------------------- data and checks
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomArray(len, seed, scale = 1) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const a = new Float32Array(len);
   for (let i = 0; i < len; i++) a[i] = (r() * 2 - 1) * scale;
   return a;

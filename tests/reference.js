@@ -4,7 +4,11 @@
 //
 // Layout: q, k, v are [batch, heads, seqLen, headDim] row-major (any array-like of numbers);
 // mask is [batch, seqLen] (1 = token, 0 = padding); convWeight is [heads, kernel] row-major.
-// Results are Float64Array in the same layout as q.
+// Results are Float64Array in the same layout as q; the attention-matrix functions
+// (nystromMatrixRef, softmaxMatrixRef) return [batch, heads, seqLen, seqLen].
+//
+// Runtime-neutral on purpose: plain ESM with no imports, so the same file serves the Node host
+// tests and the runtime conformance cases in Node, Deno, Bun, a browser page and a Web Worker.
 //
 // Sources of the style rules (see ALGORITHM.md §2): the authors' NystromAttention
 // (mlpen/Nystromformer), HuggingFace NystromformerSelfAttention, lucidrains' nystrom-attention.
@@ -265,8 +269,9 @@ function prepare(style, Q, K, V, L, d, mk) {
 /**
  * Exact softmax attention on one prepared slab with the style's masking (ALGORITHM.md §2, "exact path").
  * For authors the V that is multiplied is V·mask (the conv input), for hf raw V, for lucidrains masked V.
+ * With `matrix` the L×L attention weights are returned instead of their product with V.
  */
-function exactSlab(style, p, L, d, mk) {
+function exactSlab(style, p, L, d, mk, matrix) {
   const logits = matmulTransposedRef(p.qs, p.ks, L, d, L);
   if (mk) {
     for (let i = 0; i < L; i++) {
@@ -279,6 +284,7 @@ function exactSlab(style, p, L, d, mk) {
     }
   }
   softmaxRowsInPlace(logits, L, L);
+  if (matrix) return logits;
   const vUse = style === 'authors' ? p.conv : p.vv;
   return matmulRef(logits, vUse, L, L, d);
 }
@@ -289,9 +295,19 @@ function runMaskFor(mask, b, n, pad) {
   return mk;
 }
 
-function takeLast(out, slabOut, b, h, H, n, d, pad) {
-  const o = (b * H + h) * n * d;
-  for (let i = 0; i < n * d; i++) out[o + i] = slabOut[pad * d + i];
+/**
+ * Writes the last n rows of an L×d slab result into out [B,H,n,d]; with `matrix`, the last n rows
+ * and columns of an L×L matrix into out [B,H,n,n] (the added rows are keys as well as queries).
+ */
+function takeLast(out, slabOut, b, h, H, n, d, pad, matrix) {
+  if (!matrix) {
+    const o = (b * H + h) * n * d;
+    for (let i = 0; i < n * d; i++) out[o + i] = slabOut[pad * d + i];
+    return;
+  }
+  const L = n + pad;
+  const o = (b * H + h) * n * n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[o + i * n + j] = slabOut[(pad + i) * L + pad + j];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,15 +315,22 @@ function takeLast(out, slabOut, b, h, H, n, d, pad) {
 
 /** Exact attention softmax(QKᵀ/√d + maskBias)·V (+ conv) with the style's conventions. */
 export function softmaxRef(q, k, v, options) {
-  return withRounding(options, () => softmaxImpl(q, k, v, options));
+  return withRounding(options, () => softmaxImpl(q, k, v, options, false));
 }
-function softmaxImpl(q, k, v, options) {
+
+/** The exact softmax attention matrix of every head, [B, H, n, n] (the weights softmaxRef applies to V; no conv). */
+export function softmaxMatrixRef(q, k, options) {
+  // Matrix mode reads no V; q stands in for it so the per-head pipeline stays one.
+  return withRounding(options, () => softmaxImpl(q, k, q, options, true));
+}
+
+function softmaxImpl(q, k, v, options, matrix) {
   const [B, H, n, d] = checkShape(options.shape);
   const style = options.style ?? 'authors';
   if (!STYLES.includes(style)) throw new TypeError(`reference: unknown style ${style}`);
   const mask = options.mask ?? null;
-  const ks = convKernel(options.convWeight, H);
-  const out = new Float64Array(B * H * n * d);
+  const ks = matrix ? 0 : convKernel(options.convWeight, H);
+  const out = new Float64Array(B * H * n * (matrix ? n : d));
   for (let b = 0; b < B; b++) {
     const mk = mask ? runMaskFor(mask, b, n, 0) : null;
     for (let h = 0; h < H; h++) {
@@ -315,9 +338,9 @@ function softmaxImpl(q, k, v, options) {
       const K = slab(k, b, h, H, n, d, 0);
       const V = slab(v, b, h, H, n, d, 0);
       const p = prepare(style, Q, K, V, n, d, mk);
-      const o = exactSlab(style, p, n, d, mk);
+      const o = exactSlab(style, p, n, d, mk, matrix);
       if (ks) convAdd(o, p.conv, n, d, options.convWeight, h * ks, ks);
-      takeLast(out, o, b, h, H, n, d, 0);
+      takeLast(out, o, b, h, H, n, d, 0, matrix);
     }
   }
   return out;
@@ -331,9 +354,20 @@ function softmaxImpl(q, k, v, options) {
  * With `options.emulateF32 = true` every operation rounds to float32 (see R above).
  */
 export function nystromRef(q, k, v, options) {
-  return withRounding(options, () => nystromImpl(q, k, v, options));
+  return withRounding(options, () => nystromImpl(q, k, v, options, false));
 }
-function nystromImpl(q, k, v, options) {
+
+/**
+ * The n×n matrix Nyström attention implies for every head, [B, H, n, n]: k1·Z·k3 (Z ≈ pinv(k2)) on
+ * the run length, restricted to the last n queries and keys when padded; the exact softmax matrix
+ * on the exact path. No conv. Options as nystromRef (convWeight is ignored).
+ */
+export function nystromMatrixRef(q, k, options) {
+  // Matrix mode reads no V; q stands in for it so the per-head pipeline stays one.
+  return withRounding(options, () => nystromImpl(q, k, q, options, true));
+}
+
+function nystromImpl(q, k, v, options, matrix) {
   const [B, H, n, d] = checkShape(options.shape);
   const style = options.style ?? 'authors';
   if (!STYLES.includes(style)) throw new TypeError(`reference: unknown style ${style}`);
@@ -346,7 +380,7 @@ function nystromImpl(q, k, v, options) {
   const remainder = options.remainder ?? 'pad';
   if (!REMAINDERS.includes(remainder)) throw new TypeError(`reference: unknown remainder ${remainder}`);
   const mask = options.mask ?? null;
-  const ks = convKernel(options.convWeight, H);
+  const ks = matrix ? 0 : convKernel(options.convWeight, H);
 
   let pad = 0;
   if (remainder === 'pad') pad = (m - (n % m)) % m;
@@ -359,7 +393,7 @@ function nystromImpl(q, k, v, options) {
   // only when the caller passed a mask.
   const hasRunMask = style === 'lucidrains' ? mask != null : mask != null || pad > 0;
 
-  const out = new Float64Array(B * H * n * d);
+  const out = new Float64Array(B * H * n * (matrix ? n : d));
   const exactPath = style !== 'lucidrains' && m === L;
   const seg = segments(L, m, uneven);
 
@@ -373,9 +407,9 @@ function nystromImpl(q, k, v, options) {
       const V = slab(v, b, h, H, n, d, pad);
       const p = prepare(style, Q, K, V, L, d, mk);
       if (exactPath) {
-        const o = exactSlab(style, p, L, d, mk);
+        const o = exactSlab(style, p, L, d, mk, matrix);
         if (ks) convAdd(o, p.conv, L, d, options.convWeight, h * ks, ks);
-        takeLast(out, o, b, h, H, n, d, pad);
+        takeLast(out, o, b, h, H, n, d, pad, matrix);
         continue;
       }
       // Landmarks: segment means (lucidrains with a mask: sum / (count + eps)).
@@ -437,6 +471,10 @@ function nystromImpl(q, k, v, options) {
       options.trace.z.push(z);
     }
     const left = matmulRef(hd.k1, z, L, m, m); // (k1·Z)
+    if (matrix) {
+      takeLast(out, matmulRef(left, hd.k3, L, m, L), hd.b, hd.h, H, n, d, pad, true); // (k1·Z)·k3
+      return;
+    }
     const right = matmulRef(hd.k3, hd.p.vv, m, L, d); // (k3·V)
     const o = matmulRef(left, right, L, m, d);
     if (ks) convAdd(o, hd.p.conv, L, d, options.convWeight, hd.h * ks, ks);

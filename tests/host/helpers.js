@@ -112,3 +112,21 @@ export function makeMask(kind, B, n, seg = 1) {
   }
   return mask;
 }
+
+/** A·(V·mask) for A [B,H,n,n] and V [B,H,n,d]: the output the matrix implies. */
+export function applyMatrix(A, v, mask, shape) {
+  const [B, H, n, d] = shape;
+  const out = new Float64Array(B * H * n * d);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const bh = b * H + h;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const a = A[(bh * n + i) * n + j] * (mask ? mask[b * n + j] : 1);
+          for (let c = 0; c < d; c++) out[(bh * n + i) * d + c] += a * v[(bh * n + j) * d + c];
+        }
+      }
+    }
+  }
+  return out;
+}

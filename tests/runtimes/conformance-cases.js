@@ -1,54 +1,37 @@
 // Runtime conformance cases: the same small set of calls, run in every runtime the package
 // claims (Node with and without relaxed SIMD, Deno, Bun, Chromium, a Web Worker, the installed
-// tarball), each checked against the float64 reference in ./reference64.js.
+// tarball), each checked against the float64 reference in ../reference.js (the one the host
+// tests use).
 //
-// Plain ESM with no imports but the reference: no node: modules, no globals beyond the language,
-// so a page, a worker and every CLI runtime load this very file.
+// Plain ESM with no imports but the reference (itself import-free): no node: modules, no globals
+// beyond the language, so a page, a worker and every CLI runtime load this very file.
 //
 // runCases(api) takes the package's namespace (the embedded build, or the /url subpath after
 // `await init()`), and returns { passed, failed, build, details: [{ name, ok, error?, message }] }.
 // Bar: relative Frobenius error <= 1e-5 over the unmasked rows (docs: ALGORITHM, section 4).
 
 import {
-  nystromReference,
-  softmaxReference,
-  nystromMatrixReference,
-  softmaxMatrixReference,
+  nystromRef,
+  softmaxRef,
+  nystromMatrixRef,
+  softmaxMatrixRef,
   relFrobenius,
-} from './reference64.js';
+  rowKeepFromMask,
+  makeQKV,
+  randn,
+} from '../reference.js';
 
 export const TOLERANCE = 1e-5;
 
-/** mulberry32: a tiny seeded generator, the same stream in every runtime. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Inputs for a shape: Q, K ~ N(0, 9), V ~ N(0, 1), as in ALGORITHM section 4 (the shared seeded stream). */
+export const makeInputs = makeQKV;
 
-/** Float32Array of count normal samples with standard deviation sd (Box–Muller). */
-export function normal(count, sd, rand) {
-  const x = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const u = Math.max(rand(), 1e-12), w = rand();
-    const r = Math.sqrt(-2 * Math.log(u)) * sd;
-    x[i] = r * Math.cos(2 * Math.PI * w);
-    if (i + 1 < count) x[i + 1] = r * Math.sin(2 * Math.PI * w);
-  }
-  return x;
-}
-
-/** Inputs for a shape: Q, K ~ N(0, 9), V ~ N(0, 1), as in ALGORITHM section 4. */
-export function makeInputs(shape, seed) {
-  const [B, H, n, d] = shape;
-  const rand = rng(seed);
-  const len = B * H * n * d;
-  return { q: normal(len, 3, rand), k: normal(len, 3, rand), v: normal(len, 1, rand) };
+/**
+ * Relative Frobenius error of got against want over the rows whose mask entry is 1; layout
+ * [B, H, n, cols] for any cols (head dim, or n for attention matrices); mask [B, n] or absent.
+ */
+export function relError(got, want, shape, mask) {
+  return relFrobenius(got, want, rowKeepFromMask(mask ?? null, shape));
 }
 
 /** [B, n] mask: row b keeps its first n − drop[b] tokens (trailing padding). */
@@ -59,7 +42,7 @@ function trailingMask(B, n, drops, Type = Float32Array) {
 }
 
 function convWeights(H, ks, seed) {
-  return normal(H * ks, 0.3, rng(seed));
+  return randn(H * ks, 0.3, seed);
 }
 
 // Each case: { name, kind: 'nystrom' | 'softmax', shape, options (without shape), seed }.
@@ -103,10 +86,10 @@ function check(name, fn) {
   }
 }
 
-function assertClose(got, want, shape, cols, mask, what) {
+function assertClose(got, want, shape, mask, what) {
   if (!(got instanceof Float32Array)) throw new Error(`${what}: expected a Float32Array, received ${got && got.constructor && got.constructor.name}`);
   if (got.length !== want.length) throw new Error(`${what}: expected length ${want.length}, received ${got.length}`);
-  const err = relFrobenius(got, want, shape, cols, mask);
+  const err = relError(got, want, shape, mask);
   if (!(err <= TOLERANCE)) throw new Error(`${what}: relative Frobenius error ${err.toExponential(2)} > ${TOLERANCE}`);
   return `rel ${err.toExponential(2)}`;
 }
@@ -134,8 +117,8 @@ export function runCases(api) {
       const { q, k, v } = makeInputs(c.shape, c.seed);
       const options = { ...c.options, shape: c.shape };
       const got = c.kind === 'softmax' ? api.softmaxAttention(q, k, v, options) : api.nystromAttention(q, k, v, options);
-      const want = c.kind === 'softmax' ? softmaxReference(q, k, v, options) : nystromReference(q, k, v, options);
-      return assertClose(got, want, c.shape, c.shape[3], c.options.mask, c.name);
+      const want = c.kind === 'softmax' ? softmaxRef(q, k, v, options) : nystromRef(q, k, v, options);
+      return assertClose(got, want, c.shape, c.options.mask, c.name);
     }));
   }
 
@@ -145,7 +128,7 @@ export function runCases(api) {
     const out = new Float32Array(2 * 32 * 8);
     const got = api.nystromAttention(q, k, v, { shape, landmarks: 8, out });
     if (got !== out) throw new Error('expected the out array to be returned');
-    return assertClose(out, nystromReference(q, k, v, { shape, landmarks: 8 }), shape, 8, null, 'out');
+    return assertClose(out, nystromRef(q, k, v, { shape, landmarks: 8 }), shape, null, 'out');
   }));
 
   details.push(check('createAttention plans, interleaved', () => {
@@ -156,8 +139,8 @@ export function runCases(api) {
     try {
       const msgs = [];
       for (const x of [a, b, a]) {
-        msgs.push(assertClose(ny.run(x.q, x.k, x.v).slice(), nystromReference(x.q, x.k, x.v, { shape, landmarks: 8, style: 'hf' }), shape, 16, null, 'nystrom plan'));
-        msgs.push(assertClose(ex.run(x.q, x.k, x.v).slice(), softmaxReference(x.q, x.k, x.v, { shape }), shape, 16, null, 'softmax plan'));
+        msgs.push(assertClose(ny.run(x.q, x.k, x.v).slice(), nystromRef(x.q, x.k, x.v, { shape, landmarks: 8, style: 'hf' }), shape, null, 'nystrom plan'));
+        msgs.push(assertClose(ex.run(x.q, x.k, x.v).slice(), softmaxRef(x.q, x.k, x.v, { shape }), shape, null, 'softmax plan'));
       }
       return msgs.join(', ');
     } finally {
@@ -171,14 +154,14 @@ export function runCases(api) {
     const mask = trailingMask(2, 24, [0, 5]);
     const { q, k } = makeInputs(shape, 31);
     const got = api.softmaxAttentionMatrix(q, k, { shape, mask });
-    return assertClose(got, softmaxMatrixReference(q, k, { shape, mask }), shape, 24, mask, 'softmax matrix');
+    return assertClose(got, softmaxMatrixRef(q, k, { shape, mask }), shape, mask, 'softmax matrix');
   }));
 
   details.push(check('nystromAttentionMatrix lucidrains', () => {
     const shape = [1, 2, 32, 8];
     const opts = { shape, landmarks: 8, style: 'lucidrains' };
     const { q, k } = makeInputs(shape, 32);
-    return assertClose(api.nystromAttentionMatrix(q, k, opts), nystromMatrixReference(q, k, opts), shape, 32, null, 'nystrom matrix');
+    return assertClose(api.nystromAttentionMatrix(q, k, opts), nystromMatrixRef(q, k, opts), shape, null, 'nystrom matrix');
   }));
 
   details.push(check('invalid input throws TypeError/RangeError', () => {

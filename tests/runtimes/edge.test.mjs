@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import handler, { encodeBinaryRequest } from '../../examples/edge/handler.js';
-import { makeInputs, TOLERANCE } from './conformance-cases.js';
-import { nystromReference, softmaxReference, relFrobenius } from './reference64.js';
+import { makeInputs, relError, TOLERANCE } from './conformance-cases.js';
+import { nystromRef, softmaxRef } from '../reference.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const deno = join(root, 'node_modules', '.bin', 'deno');
@@ -54,16 +54,16 @@ async function suite(label, send) {
     const options = { landmarks: 8, style: 'hf', mask };
     const res = await send('POST', jsonBody({ options }), 'application/json');
     const body = await res.json();
-    const want = nystromReference(inputs.q, inputs.k, inputs.v, { ...options, shape });
-    const err = body.output ? relFrobenius(Float32Array.from(body.output), want, shape, 16, mask) : NaN;
+    const want = nystromRef(inputs.q, inputs.k, inputs.v, { ...options, shape });
+    const err = body.output ? relError(Float32Array.from(body.output), want, shape, mask) : NaN;
     builds[label] = body.build;
     report(res.status === 200 && err <= TOLERANCE, t('JSON nystrom hf+mask'), `${res.status} build ${body.build} rel ${err.toExponential(2)}`);
   }
   {
     const res = await send('POST', jsonBody({ kind: 'softmax', options: { style: 'lucidrains' } }), 'application/json; charset=utf-8');
     const body = await res.json();
-    const want = softmaxReference(inputs.q, inputs.k, inputs.v, { shape, style: 'lucidrains' });
-    const err = body.output ? relFrobenius(Float32Array.from(body.output), want, shape, 16) : NaN;
+    const want = softmaxRef(inputs.q, inputs.k, inputs.v, { shape, style: 'lucidrains' });
+    const err = body.output ? relError(Float32Array.from(body.output), want, shape) : NaN;
     report(res.status === 200 && err <= TOLERANCE, t('JSON softmax lucidrains'), `${res.status} rel ${err.toExponential(2)}`);
   }
   {
@@ -71,15 +71,15 @@ async function suite(label, send) {
     const res = await send('POST', encodeBinaryRequest({ shape, options }, inputs.q, inputs.k, inputs.v), 'application/octet-stream');
     const bytes = new Uint8Array(await res.arrayBuffer());
     const got = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    const want = nystromReference(inputs.q, inputs.k, inputs.v, { ...options, convWeight: Float32Array.from(options.convWeight), shape });
-    const err = got.length === want.length ? relFrobenius(got, want, shape, 16) : NaN;
+    const want = nystromRef(inputs.q, inputs.k, inputs.v, { ...options, convWeight: Float32Array.from(options.convWeight), shape });
+    const err = got.length === want.length ? relError(got, want, shape) : NaN;
     report(res.status === 200 && res.headers.get('content-type') === 'application/octet-stream' && res.headers.get('x-shape') === shape.join(',') && err <= TOLERANCE,
       t('binary nystrom pad+conv'), `${res.status} build ${res.headers.get('x-build')} ${got.length} floats rel ${err.toExponential(2)}`);
   }
   {
     const res = await send('POST', encodeBinaryRequest({ shape, kind: 'softmax' }, inputs.q, inputs.k, inputs.v), 'application/octet-stream');
     const got = new Float32Array(await res.arrayBuffer());
-    const err = got.length ? relFrobenius(got, softmaxReference(inputs.q, inputs.k, inputs.v, { shape }), shape, 16) : NaN;
+    const err = got.length ? relError(got, softmaxRef(inputs.q, inputs.k, inputs.v, { shape }), shape) : NaN;
     report(res.status === 200 && err <= TOLERANCE, t('binary softmax'), `${res.status} rel ${err.toExponential(2)}`);
   }
   // Malformed requests.
