@@ -17,6 +17,14 @@
 // of panels at a time into the start of the first part instead, or with transB = 0 and a B of at
 // most 32 KiB reads its full panels in place (same sums, same bits).
 //
+// In the relaxed build, an A with row stride lda = 64 floats (A_DIRECT_LD) is not packed at all: its
+// rows are 256 bytes apart, so a 4-row tile's broadcasts are immediate offsets from one pointer just
+// as in a packed tile (4096×64×64 and 64³ 4–6 % faster). For the same reason gemm computes a
+// transB = 1 product with ldb = 64, M ≤ N and a small A as Cᵀ = B·Aᵀ: the stored rows of B play
+// A's part in place, A is packed as panels, and each tile is transposed into C (64×4096×64 2–4 %
+// faster: the 1 MB B is not transposed into panels). The plain build keeps packing: the in-place
+// reads measured 3–5 % slower there.
+//
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
 // ranges, with lane loads at the column tail. K == 0 writes zeros; M == 0 or N == 0 is a no-op.
@@ -47,6 +55,12 @@ const KC_MAX: i32 = 4096;
 // all of its row tiles; the rows per M block follow from kc (64 rows up to kc = 1024, 16 at 4096).
 const A_BLOCK_BYTES: i32 = 256 << 10;
 const MC_MAX: i32 = 64;
+// A with this row stride (floats) is read in place, not packed: the four rows of a tile are then
+// immediate offsets from one pointer, as in a packed tile.
+const A_DIRECT_LD: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : -1;
+// gemm computes Cᵀ = op(B)ᵀ·Aᵀ instead (B's rows read in place, A packed as panels) when
+// transB = 1, ldb = A_DIRECT_LD, M ≤ N and the packed A is at most this many bytes.
+const BT_DIRECT_A_BYTES: i32 = 32 << 10;
 // Packed B group of gemm's single-block path.
 const JIT_GROUP_BYTES: i32 = 64 << 10;
 // gemm's single-block path reads a B (transB = 0) of at most this many bytes in place.
@@ -264,13 +278,17 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
       const mc = min(MC, M - m0);
       const full = mc >> 2;     // 4-row tiles in this M block
       const rem = mc & 3;       // rows of the last, smaller tile
-      for (let t = 0; t < full; t++) {
-        packA(4, kc, ak + (<usize>(m0 + (t << 2))) * lda4, lda4, apack + (<usize>t) * tileBytes);
+      const direct = lda == A_DIRECT_LD;
+      if (!direct) {
+        for (let t = 0; t < full; t++) {
+          packA(4, kc, ak + (<usize>(m0 + (t << 2))) * lda4, lda4, apack + (<usize>t) * tileBytes);
+        }
       }
       const remA = apack + (<usize>full) * tileBytes;
       const remRow = m0 + (full << 2);
       if (rem > 0) packA(rem, kc, ak + (<usize>remRow) * lda4, lda4, remA);
-      panels(kc, acc, apack, full, rem, remA, bk, panelBytes, 32, np, N, c + (<usize>m0) * ldc4, ldc4);
+      const a4 = direct ? ak + (<usize>m0) * lda4 : apack;
+      panels(kc, acc, a4, direct, full, rem, remA, bk, panelBytes, 32, np, N, c + (<usize>m0) * ldc4, ldc4);
     }
   }
 }
@@ -278,13 +296,16 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
 // Runs np panels (at bk, panelBytes apart, rows bs bytes apart; N columns in all) against one M block
 // (`full` 4-row tiles at apack, then a `rem`-row tile at remA); c is the block's first C element.
 // Each panel's K-block slice stays in L1 while all row tiles of the M block (in L2) pass it.
-function panels(kc: i32, acc: bool, apack: usize, full: i32, rem: i32, remA: usize, bk: usize,
+function panels(kc: i32, acc: bool, apack: usize, direct: bool, full: i32, rem: i32, remA: usize, bk: usize,
                 panelBytes: usize, bs: usize, np: i32, N: i32, c: usize, ldc4: usize): void {
   for (let p = 0; p < np; p++) {
     const bp = bk + (<usize>p) * panelBytes;
     const nc = min(8, N - (p << 3));
     let cp = c + ((<usize>p) << 5);
-    if (full > 0) tile4x8(kc, apack, bp, bs, cp, ldc4, nc, acc, full);
+    if (full > 0) {
+      if (direct) tile4x8d(kc, apack, bp, bs, cp, ldc4, nc, acc, full);
+      else tile4x8(kc, apack, bp, bs, cp, ldc4, nc, acc, full);
+    }
     cp += (<usize>full) * (ldc4 << 2);
     if (rem == 3) tile3x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
     else if (rem == 2) tile2x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
@@ -296,6 +317,23 @@ function panels(kc: i32, acc: bool, apack: usize, full: i32, rem: i32, remA: usi
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
                      c: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
+  if (transB != 0 && ldb == A_DIRECT_LD && K > 0 && M <= N && N >= 4 &&
+      packedBBytes(M, K) <= <usize>BT_DIRECT_A_BYTES) {
+    // Cᵀ = B·Aᵀ: the rows of the stored B are the A operand of the 4×8 tile, read in place (as
+    // tile4x8d reads A), and A is packed as panels of 8 rows (the packB layout, ⌈M/8⌉ ≤ ⌈N/8⌉
+    // panels, so within gemmWorkBytes); each tile is transposed on its way into C. Same sums in
+    // the same order as the other paths. The last N mod 4 columns take the ordinary path.
+    packB(M, K, a, lda, 1, work);
+    const n4 = N & ~3;
+    const ldb4 = (<usize>ldb) << 2, ldc4 = (<usize>ldc) << 2;
+    const np = (M + 7) >> 3;
+    const panelBytes = (<usize>K) << 5;
+    for (let j = 0; j < n4; j += 4) {
+      tile4x8t(K, b + (<usize>j) * ldb4, work, panelBytes, np, M, c + ((<usize>j) << 2), ldc4);
+    }
+    if (n4 < N) gemm(M, N - n4, K, a, lda, b + (<usize>n4) * ldb4, ldb, 1, c + ((<usize>n4) << 2), ldc, work);
+    return;
+  }
   if (K > 0 && K <= KC_MAX && M <= mBlock(K) && N > 8) {
     // One M block and one K block: B is used by this block only, so pack it a group of panels at a
     // time into the start of `work` (a group stays in L1/L2) instead of packing all of it first.
@@ -305,7 +343,11 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
     const apack = work + packedBBytes(N, K);
     const full = M >> 2, rem = M & 3;
     const tileBytes = (<usize>K) << 4;
-    for (let t = 0; t < full; t++) packA(4, K, a + (<usize>(t << 2)) * lda4, lda4, apack + (<usize>t) * tileBytes);
+    const direct = lda == A_DIRECT_LD;
+    if (!direct) {
+      for (let t = 0; t < full; t++) packA(4, K, a + (<usize>(t << 2)) * lda4, lda4, apack + (<usize>t) * tileBytes);
+    }
+    const a4 = direct ? a : apack;
     const remA = apack + (<usize>full) * tileBytes;
     if (rem > 0) packA(rem, K, a + (<usize>(full << 2)) * lda4, lda4, remA);
     if (transB == 0 && (<usize>K) * ldb4 <= <usize>IN_PLACE_B_BYTES) {
@@ -313,12 +355,12 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
       // panels are read in place (row stride ldb) and only the zero-padded tail panel is packed.
       // (For a wide B the strided walk is 2× slower than packing.)
       const npFull = N >> 3;
-      panels(K, false, apack, full, rem, remA, b, 32, ldb4, npFull, npFull << 3, c, ldc4);
+      panels(K, false, a4, direct, full, rem, remA, b, 32, ldb4, npFull, npFull << 3, c, ldc4);
       const tail = N & 7;
       if (tail > 0) {
         const j0 = <usize>(npFull << 3);
         packB(tail, K, b + (j0 << 2), ldb, 0, work);
-        panels(K, false, apack, full, rem, remA, work, panelBytes, 32, 1, tail, c + (j0 << 2), ldc4);
+        panels(K, false, a4, direct, full, rem, remA, work, panelBytes, 32, 1, tail, c + (j0 << 2), ldc4);
       }
       return;
     }
@@ -326,12 +368,109 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
     for (let j0 = 0; j0 < N; j0 += group << 3) {
       const nj = min(group << 3, N - j0);
       packB(nj, K, transB ? b + (<usize>j0) * ldb4 : b + ((<usize>j0) << 2), ldb, transB, work);
-      panels(K, false, apack, full, rem, remA, work, panelBytes, 32, (nj + 7) >> 3, nj, c + ((<usize>j0) << 2), ldc4);
+      panels(K, false, a4, direct, full, rem, remA, work, panelBytes, 32, (nj + 7) >> 3, nj, c + ((<usize>j0) << 2), ldc4);
     }
     return;
   }
   packB(N, K, b, ldb, transB, work);
   gemmPacked(M, N, K, a, lda, work, c, ldc);
+}
+
+// tile4x8 with A read in place: rows A_DIRECT_LD floats apart (immediate offsets), no packing.
+function tile4x8d(kc: i32, ap0: usize, bp0: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool, tiles: i32): void {
+  const bEnd = bp0 + (<usize>kc) * bs;
+  const cStep = ldc4 * 4;
+  do {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+    let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+    let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    if (acc) {
+      c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+      c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+      c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+      c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+    }
+    let bp = bp0;
+    let ap = ap0;
+    do {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      const x0 = v128.load32_splat(ap);
+      c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+      const x1 = v128.load32_splat(ap, A_DIRECT_LD * 4);
+      c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+      const x2 = v128.load32_splat(ap, A_DIRECT_LD * 8);
+      c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+      const x3 = v128.load32_splat(ap, A_DIRECT_LD * 12);
+      c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+      ap += 4; bp += bs;
+    } while (bp < bEnd);
+    if (nc == 8) {
+      v128.store(c, c00); v128.store(c, c01, 16);
+      v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
+      v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
+      v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
+    } else {
+      storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+      storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+      storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+      storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+    }
+    c += cStep;
+    ap0 += A_DIRECT_LD * 16;
+  } while (--tiles > 0);
+}
+
+// C[0..M)[0..4) = A'·Bp with A' the 4 rows at ap0 (A_DIRECT_LD floats apart, read in place, kc
+// floats each) and Bp the np packed panels at bp0 (panelBytes apart): the 4×8 tile of each panel
+// is transposed into rows 8p..8p+7 (those < M) of C, 4 columns each.
+function tile4x8t(kc: i32, ap0: usize, bp0: usize, panelBytes: usize, np: i32, M: i32, c: usize, ldc4: usize): void {
+  const kBytes = (<usize>kc) << 5;
+  for (let p = 0; p < np; p++) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+    let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+    let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    let bp = bp0 + (<usize>p) * panelBytes;
+    const bEnd = bp + kBytes;
+    let ap = ap0;
+    do {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      const x0 = v128.load32_splat(ap);
+      c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+      const x1 = v128.load32_splat(ap, A_DIRECT_LD * 4);
+      c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+      const x2 = v128.load32_splat(ap, A_DIRECT_LD * 8);
+      c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+      const x3 = v128.load32_splat(ap, A_DIRECT_LD * 12);
+      c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+      ap += 4; bp += 32;
+    } while (bp < bEnd);
+    const nr = min(8, M - (p << 3));
+    let cp = c + (<usize>(p << 3)) * ldc4;
+    const t0 = v128.shuffle<f32>(c00, c10, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c00, c10, 2, 6, 3, 7);
+    const t2 = v128.shuffle<f32>(c20, c30, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c20, c30, 2, 6, 3, 7);
+    const u0 = v128.shuffle<f32>(c01, c11, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c01, c11, 2, 6, 3, 7);
+    const u2 = v128.shuffle<f32>(c21, c31, 0, 4, 1, 5), u3 = v128.shuffle<f32>(c21, c31, 2, 6, 3, 7);
+    if (nr == 8) {
+      v128.store(cp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(u0, u2, 0, 1, 4, 5)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(u0, u2, 2, 3, 6, 7)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(u1, u3, 0, 1, 4, 5)); cp += ldc4;
+      v128.store(cp, v128.shuffle<f32>(u1, u3, 2, 3, 6, 7));
+    } else {
+      v128.store(cp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5)); cp += ldc4;
+      if (nr > 1) { v128.store(cp, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7)); cp += ldc4; }
+      if (nr > 2) { v128.store(cp, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5)); cp += ldc4; }
+      if (nr > 3) { v128.store(cp, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7)); cp += ldc4; }
+      if (nr > 4) { v128.store(cp, v128.shuffle<f32>(u0, u2, 0, 1, 4, 5)); cp += ldc4; }
+      if (nr > 5) { v128.store(cp, v128.shuffle<f32>(u0, u2, 2, 3, 6, 7)); cp += ldc4; }
+      if (nr > 6) { v128.store(cp, v128.shuffle<f32>(u1, u3, 0, 1, 4, 5)); }
+    }
+  }
 }
 
 // ---- Microkernels -------------------------------------------------------------------------------

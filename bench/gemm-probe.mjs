@@ -18,7 +18,10 @@ if (files.length === 0) {
 }
 const shapeArg = process.argv.find((a) => a.startsWith('--shapes='));
 const rounds = Number((process.argv.find((a) => a.startsWith('--rounds=')) || '--rounds=7').slice(9));
-let shapes = [[512, 512, 512], [1024, 1024, 1024], [4096, 64, 4096], [4096, 64, 64], [64, 4096, 64]];
+// MxNxK. The last two are the Nyström-only shapes (n = 4096, d = m = 64): k3·V (K = n) and the
+// pinv's 64³; 4096x64x64 (Q·K~ᵀ, k1·Z, W·k3V) and 64x4096x64 (Q~·Kᵀ) are in the first five.
+let shapes = [[512, 512, 512], [1024, 1024, 1024], [4096, 64, 4096], [4096, 64, 64], [64, 4096, 64],
+  [64, 64, 4096], [64, 64, 64]];
 if (shapeArg) shapes = shapeArg.slice(9).split(',').map((s) => s.split('x').map(Number));
 
 const align = (x) => (x + 63) & ~63;

@@ -144,6 +144,73 @@ describe("gemm", () => {
     }
   });
 
+  it("matches with A or B rows 64 floats apart (read in place by the relaxed build)", () => {
+    // lda = 64: A is not packed; transB = 1 with ldb = 64 and M ≤ N: computed as Cᵀ = B·Aᵀ.
+    // K < 64 through the stride padding; N mod 4 and M mod 8 tails; several M blocks.
+    const MS: i32[] = [1, 3, 4, 5, 8, 9, 17, 64, 65, 130];
+    const NS: i32[] = [1, 4, 5, 7, 8, 9, 63, 64, 66, 131];
+    const KS: i32[] = [1, 3, 17, 63, 64];
+    for (let t = 0; t < 2; t++) {
+      for (let mi = 0; mi < MS.length; mi++) {
+        for (let ni = 0; ni < NS.length; ni++) {
+          for (let ki = 0; ki < KS.length; ki++) {
+            const M = MS[mi], N = NS[ni], K = KS[ki];
+            const what = "M=" + M.toString() + " N=" + N.toString() + " K=" + K.toString() + " transB=" + t.toString();
+            expect<i32>(runCase(M, N, K, t, 64 - K, t ? 64 - K : 0, (mi + ni) % 3, false)).toBe(0, what + " lda=64");
+            if (t == 1) expect<i32>(runCase(M, N, K, t, (mi + ki) % 2, 64 - K, 1, false)).toBe(0, what + " ldb=64");
+          }
+        }
+      }
+      expect<i32>(runCase(64, 4096, 64, t, 0, 0, 0, false)).toBe(0, "64x4096x64");
+      expect<i32>(runCase(61, 1027, 64, t, 0, 0, 2, false)).toBe(0, "61x1027x64");
+      expect<i32>(runCase(4096, 64, 64, t, 0, 0, 0, false)).toBe(0, "4096x64x64");
+      expect<i32>(runCase(4093, 67, 50, t, 14, 14, 1, false)).toBe(0, "4093x67x50, lda=ldb=64");
+      expect<i32>(runCase(301, 45, 64, t, 0, 0, 3, true)).toBe(0, "301x45x64 packed");
+    }
+  });
+
+  it("reads nothing past an operand with rows 64 floats apart that ends at the end of memory", () => {
+    memory.grow(1);
+    const end = (<usize>memory.size()) << 16;
+    // M, N, K; lda = ldb = 64 (the operand's last row is its last K floats, no padding after it).
+    const shapes: i32[] = [5, 9, 64, 9, 5, 64, 3, 70, 17, 67, 131, 63, 8, 8, 1];
+    let runs = 0;
+    for (let q = 0; q < shapes.length; q += 3) {
+      const M = shapes[q], N = shapes[q + 1], K = shapes[q + 2];
+      for (let t = 0; t < 2; t++) {
+        const lda = 64, ldb = t ? 64 : N;
+        const bRows = t ? N : K;
+        const aBytes = (<usize>((M - 1) * lda + K)) << 2;
+        const bBytes = (<usize>((bRows - 1) * ldb + (t ? K : N))) << 2;
+        const cBytes = (<usize>(M * N)) << 2;
+        const a0 = heap.alloc((<usize>(M * lda)) << 2), b0 = heap.alloc((<usize>(bRows * ldb)) << 2);
+        const c0 = heap.alloc(cBytes), c1 = heap.alloc(cBytes);
+        const work = heap.alloc(gemmWorkBytes(N, K));
+        fillMatrix(a0, M, K, lda);
+        fillMatrix(b0, bRows, t ? K : N, ldb);
+        gemm(M, N, K, a0, lda, b0, ldb, t, c0, N, work);
+        for (let which = 0; which < 3; which++) {
+          const a = which == 0 ? end - aBytes : a0;
+          const b = which == 1 ? end - bBytes : b0;
+          const c = which == 2 ? end - cBytes : c1;
+          if (which == 0) memory.copy(a, a0, aBytes);
+          if (which == 1) memory.copy(b, b0, bBytes);
+          gemm(M, N, K, a, lda, b, ldb, t, c, N, work);
+          let diff = 0;
+          for (let i = 0; i < M * N; i++) {
+            if (load<u32>(c + ((<usize>i) << 2)) != load<u32>(c0 + ((<usize>i) << 2))) diff++;
+          }
+          expect<i32>(diff).toBe(0, "result depends on where the operands are");
+          packB(N, K, b, ldb, t, work);
+          gemmPacked(M, N, K, a, lda, work, c, N);
+          runs++;
+        }
+        heap.free(work); heap.free(c1); heap.free(c0); heap.free(b0); heap.free(a0);
+      }
+    }
+    expect<i32>(runs).toBe(30);
+  });
+
   it("writes zeros for K = 0 and nothing for M = 0 or N = 0", () => {
     for (let t = 0; t < 2; t++) {
       expect<i32>(runCase(7, 9, 0, t, 0, 0, 3, false)).toBe(0, "K=0");
