@@ -173,7 +173,7 @@ describe("gemm", () => {
     memory.grow(1);
     const end = (<usize>memory.size()) << 16;
     // M, N, K; lda = ldb = 64 (the operand's last row is its last K floats, no padding after it).
-    const shapes: i32[] = [5, 9, 64, 9, 5, 64, 3, 70, 17, 67, 131, 63, 8, 8, 1];
+    const shapes: i32[] = [5, 9, 64, 9, 5, 64, 3, 70, 17, 67, 131, 63, 8, 8, 1, 6, 131, 63];
     let runs = 0;
     for (let q = 0; q < shapes.length; q += 3) {
       const M = shapes[q], N = shapes[q + 1], K = shapes[q + 2];
@@ -208,7 +208,21 @@ describe("gemm", () => {
         heap.free(work); heap.free(c1); heap.free(c0); heap.free(b0); heap.free(a0);
       }
     }
-    expect<i32>(runs).toBe(30);
+    expect<i32>(runs).toBe(36);
+  });
+
+  it("matches when the single-block path packs B as its first row tile reads it (B > 32 KiB)", () => {
+    for (let t = 0; t < 2; t++) {
+      expect<i32>(runCase(64, 300, 64, t, 0, 0, 0, false)).toBe(0, "64x300x64");
+      expect<i32>(runCase(64, 4096, 64, t, 0, 0, 1, false)).toBe(0, "64x4096x64");
+      expect<i32>(runCase(13, 1000, 200, t, 3, 2, 1, false)).toBe(0, "13x1000x200 strided");
+      expect<i32>(runCase(5, 9, 4096, t, 1, 1, 1, false)).toBe(0, "5x9x4096 strided");
+      expect<i32>(runCase(16, 17, 4096, t, 0, 0, 0, false)).toBe(0, "16x17x4096");
+      for (let m = 1; m <= 9; m++) {
+        expect<i32>(runCase(m, 131, 63, t, m % 3, m % 2, 1, false)).toBe(0, "M=" + m.toString() + " 131x63");
+        expect<i32>(runCase(m, 136, 70, t, 0, 0, 0, false)).toBe(0, "M=" + m.toString() + " 136x70");
+      }
+    }
   });
 
   it("writes zeros for K = 0 and nothing for M = 0 or N = 0", () => {
