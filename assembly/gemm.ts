@@ -21,8 +21,9 @@
 // rows are 256 bytes apart, so a 4-row tile's broadcasts are immediate offsets from one pointer just
 // as in a packed tile (4096×64×64 and 64³ 4–6 % faster). For the same reason gemm computes a
 // transB = 1 product with ldb = 64, M ≤ N and a small A as Cᵀ = B·Aᵀ: the stored rows of B play
-// A's part in place, A is packed as panels, and each tile is transposed into C (64×4096×64 2–4 %
-// faster: the 1 MB B is not transposed into panels). The plain build keeps packing: the in-place
+// A's part in place, A is packed as panels, and each tile is transposed into C (64×4096×64 3–4 %
+// faster: the 1 MB B is not transposed into panels; columns go in chunks of BT_CHUNK so that C's
+// far-apart rows receive whole cache lines at a time). The plain build keeps packing: the in-place
 // reads measured 3–5 % slower there.
 //
 // The single-block path with transB = 0 and a larger B does not pack B ahead: the first row tile
@@ -59,12 +60,14 @@ const KC_MAX: i32 = 4096;
 // all of its row tiles; the rows per M block follow from kc (64 rows up to kc = 1024, 16 at 4096).
 const A_BLOCK_BYTES: i32 = 256 << 10;
 const MC_MAX: i32 = 64;
-// A with this row stride (floats) is read in place, not packed: the four rows of a tile are then
-// immediate offsets from one pointer, as in a packed tile.
-const A_DIRECT_LD: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : -1;
-// gemm computes Cᵀ = op(B)ᵀ·Aᵀ instead (B's rows read in place, A packed as panels) when
-// transB = 1, ldb = A_DIRECT_LD, M ≤ N and the packed A is at most this many bytes.
+// Relaxed build: an A with this row stride (floats) is read in place, not packed: the four rows of a
+// tile are then immediate offsets from one pointer, as in a packed tile.
+const A_DIRECT_LD: i32 = 64;
+// Relaxed build: gemm computes Cᵀ = op(B)ᵀ·Aᵀ instead (B's rows read in place, A packed as panels)
+// when transB = 1, ldb = A_DIRECT_LD, M ≤ N and the packed A is at most this many bytes, BT_CHUNK
+// columns of C at a time.
 const BT_DIRECT_A_BYTES: i32 = 32 << 10;
+const BT_CHUNK: i32 = 128;
 // Packed B group of gemm's single-block path.
 const JIT_GROUP_BYTES: i32 = 64 << 10;
 // gemm's single-block path reads a B (transB = 0) of at most this many bytes in place.
@@ -290,7 +293,7 @@ function gemmBlocks(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: 
       const mc = min(MC, M - m0);
       const full = mc >> 2;     // 4-row tiles in this M block
       const rem = mc & 3;       // rows of the last, smaller tile
-      const direct = lda == A_DIRECT_LD;
+      const direct = ASC_FEATURE_RELAXED_SIMD && lda == A_DIRECT_LD;
       if (!direct) {
         for (let t = 0; t < full; t++) {
           packA(4, kc, ak + (<usize>(m0 + (t << 2))) * lda4, lda4, apack + (<usize>t) * tileBytes);
@@ -360,7 +363,7 @@ function panelsPk(kc: i32, acc: bool, a4: usize, direct: bool, full: i32, rem: i
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
                      c: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
-  if (transB != 0 && ldb == A_DIRECT_LD && K > 0 && M <= N && N >= 4 &&
+  if (ASC_FEATURE_RELAXED_SIMD && transB != 0 && ldb == A_DIRECT_LD && K > 0 && M <= N && N >= 4 &&
       packedBBytes(M, K) <= <usize>BT_DIRECT_A_BYTES) {
     // Cᵀ = B·Aᵀ: the rows of the stored B are the A operand of the 4×8 tile, read in place (as
     // tile4x8d reads A), and A is packed as panels of 8 rows (the packB layout, ⌈M/8⌉ ≤ ⌈N/8⌉
@@ -371,8 +374,18 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
     const ldb4 = (<usize>ldb) << 2, ldc4 = (<usize>ldc) << 2;
     const np = (M + 7) >> 3;
     const panelBytes = (<usize>K) << 5;
-    for (let j = 0; j < n4; j += 4) {
-      tile4x8t(K, b + (<usize>j) * ldb4, work, panelBytes, np, M, c + ((<usize>j) << 2), ldc4);
+    // Columns in chunks of BT_CHUNK: each panel's 8 rows of C receive whole cache lines in a row
+    // (tile by tile, 4 columns each, C rows far apart would see 16 bytes per line at a time).
+    for (let j0 = 0; j0 < n4; j0 += BT_CHUNK) {
+      const j1 = min(n4, j0 + BT_CHUNK);
+      for (let p = 0; p < np; p++) {
+        const bp = work + (<usize>p) * panelBytes;
+        const nr = min(8, M - (p << 3));
+        const cp = c + (<usize>(p << 3)) * ldc4;
+        for (let j = j0; j < j1; j += 4) {
+          tile4x8t(K, b + (<usize>j) * ldb4, bp, nr, cp + ((<usize>j) << 2), ldc4);
+        }
+      }
     }
     if (n4 < N) gemm(M, N - n4, K, a, lda, b + (<usize>n4) * ldb4, ldb, 1, c + ((<usize>n4) << 2), ldc, work);
     return;
@@ -386,7 +399,7 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
     const apack = work + packedBBytes(N, K);
     const full = M >> 2, rem = M & 3;
     const tileBytes = (<usize>K) << 4;
-    const direct = lda == A_DIRECT_LD;
+    const direct = ASC_FEATURE_RELAXED_SIMD && lda == A_DIRECT_LD;
     if (!direct) {
       for (let t = 0; t < full; t++) packA(4, K, a + (<usize>(t << 2)) * lda4, lda4, apack + (<usize>t) * tileBytes);
     }
@@ -528,14 +541,14 @@ function tile4x8pk(kc: i32, ap: usize, direct: bool, bp: usize, bs: usize, dst: 
 // C[0..M)[0..4) = A'·Bp with A' the 4 rows at ap0 (A_DIRECT_LD floats apart, read in place, kc
 // floats each) and Bp the np packed panels at bp0 (panelBytes apart): the 4×8 tile of each panel
 // is transposed into rows 8p..8p+7 (those < M) of C, 4 columns each.
-function tile4x8t(kc: i32, ap0: usize, bp0: usize, panelBytes: usize, np: i32, M: i32, c: usize, ldc4: usize): void {
+function tile4x8t(kc: i32, ap0: usize, bp0: usize, nr: i32, c: usize, ldc4: usize): void {
   const kBytes = (<usize>kc) << 5;
-  for (let p = 0; p < np; p++) {
+  {
     let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
     let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
     let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
     let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-    let bp = bp0 + (<usize>p) * panelBytes;
+    let bp = bp0;
     const bEnd = bp + kBytes;
     let ap = ap0;
     do {
@@ -550,8 +563,7 @@ function tile4x8t(kc: i32, ap0: usize, bp0: usize, panelBytes: usize, np: i32, M
       c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
       ap += 4; bp += 32;
     } while (bp < bEnd);
-    const nr = min(8, M - (p << 3));
-    let cp = c + (<usize>(p << 3)) * ldc4;
+    let cp = c;
     const t0 = v128.shuffle<f32>(c00, c10, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c00, c10, 2, 6, 3, 7);
     const t2 = v128.shuffle<f32>(c20, c30, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c20, c30, 2, 6, 3, 7);
     const u0 = v128.shuffle<f32>(c01, c11, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c01, c11, 2, 6, 3, 7);

@@ -163,6 +163,8 @@ describe("gemm", () => {
       }
       expect<i32>(runCase(64, 4096, 64, t, 0, 0, 0, false)).toBe(0, "64x4096x64");
       expect<i32>(runCase(61, 1027, 64, t, 0, 0, 2, false)).toBe(0, "61x1027x64");
+      expect<i32>(runCase(37, 300, 64, t, 0, 0, 1, false)).toBe(0, "37x300x64");
+      expect<i32>(runCase(64, 2001, 40, t, 24, t ? 24 : 0, 0, false)).toBe(0, "64x2001x40, lda=64");
       expect<i32>(runCase(4096, 64, 64, t, 0, 0, 0, false)).toBe(0, "4096x64x64");
       expect<i32>(runCase(4093, 67, 50, t, 14, 14, 1, false)).toBe(0, "4093x67x50, lda=ldb=64");
       expect<i32>(runCase(301, 45, 64, t, 0, 0, 3, true)).toBe(0, "301x45x64 packed");
