@@ -26,10 +26,6 @@
 // far-apart rows receive whole cache lines at a time). The plain build keeps packing: the in-place
 // reads measured 3–5 % slower there.
 //
-// The single-block path with transB = 0 and a larger B does not pack B ahead: the first row tile
-// of each full panel reads it in place and stores the packed rows as it goes, the other row tiles
-// read that copy (one 8-column panel of scratch, L1-resident; 64×4096×64 2–3 % faster).
-//
 // Tail policy: only C[i][j] with i < M, j < N is written (the last panel stores lanes, never past
 // the row end, so ldc padding is untouched); A and B are read only inside their M×K / K×N (N×K)
 // ranges, with lane loads at the column tail. K == 0 writes zeros; M == 0 or N == 0 is a no-op.
@@ -260,14 +256,6 @@ export function packB(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usi
 
 /** C[M×N] = A[M×K]·op(B) with op(B) already packed at `work` by packB(N, K, ...). */
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: usize, ldc: i32): void {
-  gemmBlocks(M, N, K, a, lda, work, c, ldc, 0, 0);
-}
-
-// gemmPacked's loop. With bIn ≠ 0 (transB = 0, row stride ldb4 bytes, M ≥ 4) the full panels of B
-// are not packed yet: the first M block's first row tile reads them in place and packs them as it
-// goes (tile4x8pk), every later tile reads the packed copy. Only the tail panel is packed before.
-function gemmBlocks(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: usize, ldc: i32,
-                    bIn: usize, ldb4: usize): void {
   if (M <= 0 || N <= 0) return;
   const ldc4 = (<usize>ldc) << 2;
   if (K <= 0) {
@@ -303,16 +291,7 @@ function gemmBlocks(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: 
       const remRow = m0 + (full << 2);
       if (rem > 0) packA(rem, kc, ak + (<usize>remRow) * lda4, lda4, remA);
       const a4 = direct ? ak + (<usize>m0) * lda4 : apack;
-      if (bIn != 0 && m0 == 0) {
-        const npFull = N >> 3;
-        panelsPk(kc, acc, a4, direct, full, rem, remA, bIn + (<usize>k0) * ldb4, 32, ldb4, bk, panelBytes, npFull, c, ldc4);
-        if (npFull < np) {
-          panels(kc, acc, a4, direct, full, rem, remA, bk + (<usize>npFull) * panelBytes, panelBytes, 32, 1,
-                 N - (npFull << 3), c + ((<usize>npFull) << 5), ldc4);
-        }
-      } else {
-        panels(kc, acc, a4, direct, full, rem, remA, bk, panelBytes, 32, np, N, c + (<usize>m0) * ldc4, ldc4);
-      }
+      panels(kc, acc, a4, direct, full, rem, remA, bk, panelBytes, 32, np, N, c + (<usize>m0) * ldc4, ldc4);
     }
   }
 }
@@ -334,28 +313,6 @@ function panels(kc: i32, acc: bool, apack: usize, direct: bool, full: i32, rem: 
     if (rem == 3) tile3x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
     else if (rem == 2) tile2x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
     else if (rem == 1) tile1x8(kc, remA, bp, bs, cp, ldc4, nc, acc);
-  }
-}
-
-// panels() for np full panels of a B not packed yet (M block with full ≥ 1): panel p's rows are read
-// in place at src + p·srcStep (rows ldb4 bytes apart) by the first row tile, which packs them to
-// dst + p·dstStep (dstStep = 0: one scratch panel reused); the other tiles read the packed copy.
-function panelsPk(kc: i32, acc: bool, a4: usize, direct: bool, full: i32, rem: i32, remA: usize, src: usize,
-                  srcStep: usize, ldb4: usize, dst: usize, dstStep: usize, np: i32, c: usize, ldc4: usize): void {
-  const tileBytes = (<usize>kc) << 4;
-  for (let p = 0; p < np; p++) {
-    const d = dst + (<usize>p) * dstStep;
-    let cp = c + ((<usize>p) << 5);
-    tile4x8pk(kc, a4, direct, src + (<usize>p) * srcStep, ldb4, d, cp, ldc4, acc);
-    cp += ldc4 << 2;
-    if (full > 1) {
-      if (direct) tile4x8d(kc, a4 + <usize>(A_DIRECT_LD << 4), d, 32, cp, ldc4, 8, acc, full - 1);
-      else tile4x8(kc, a4 + tileBytes, d, 32, cp, ldc4, 8, acc, full - 1);
-      cp += (<usize>(full - 1)) * (ldc4 << 2);
-    }
-    if (rem == 3) tile3x8(kc, remA, d, 32, cp, ldc4, 8, acc);
-    else if (rem == 2) tile2x8(kc, remA, d, 32, cp, ldc4, 8, acc);
-    else if (rem == 1) tile1x8(kc, remA, d, 32, cp, ldc4, 8, acc);
   }
 }
 
@@ -420,18 +377,6 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: 
       }
       return;
     }
-    if (transB == 0 && full > 0) {
-      // Each full panel is packed by the first row tile into one scratch panel as it is used.
-      const npFull = N >> 3;
-      panelsPk(K, false, a4, direct, full, rem, remA, b, 32, ldb4, work, 0, npFull, c, ldc4);
-      const tail = N & 7;
-      if (tail > 0) {
-        const j0 = <usize>(npFull << 3);
-        packB(tail, K, b + (j0 << 2), ldb, 0, work);
-        panels(K, false, a4, direct, full, rem, remA, work, panelBytes, 32, 1, tail, c + (j0 << 2), ldc4);
-      }
-      return;
-    }
     const group = max(1, JIT_GROUP_BYTES / (K << 5));   // panels per group
     for (let j0 = 0; j0 < N; j0 += group << 3) {
       const nj = min(group << 3, N - j0);
@@ -487,55 +432,6 @@ function tile4x8d(kc: i32, ap0: usize, bp0: usize, bs: usize, c: usize, ldc4: us
     c += cStep;
     ap0 += A_DIRECT_LD * 16;
   } while (--tiles > 0);
-}
-
-// tile4x8 (one tile, 8 columns) reading its panel in place (rows bs bytes apart from bp) and packing
-// it to dst (32 bytes per row) on the way; A packed, or in place (rows A_DIRECT_LD floats apart).
-function tile4x8pk(kc: i32, ap: usize, direct: bool, bp: usize, bs: usize, dst: usize, c: usize, ldc4: usize, acc: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  if (acc) {
-    c00 = v128.load(c); c01 = v128.load(c, 16);
-    c10 = v128.load(c + ldc4); c11 = v128.load(c + ldc4, 16);
-    c20 = v128.load(c + ldc4 * 2); c21 = v128.load(c + ldc4 * 2, 16);
-    c30 = v128.load(c + ldc4 * 3); c31 = v128.load(c + ldc4 * 3, 16);
-  }
-  const dEnd = dst + ((<usize>kc) << 5);
-  if (direct) {
-    do {
-      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-      v128.store(dst, b0); v128.store(dst, b1, 16);
-      const x0 = v128.load32_splat(ap);
-      c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-      const x1 = v128.load32_splat(ap, A_DIRECT_LD * 4);
-      c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-      const x2 = v128.load32_splat(ap, A_DIRECT_LD * 8);
-      c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-      const x3 = v128.load32_splat(ap, A_DIRECT_LD * 12);
-      c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-      ap += 4; bp += bs; dst += 32;
-    } while (dst < dEnd);
-  } else {
-    do {
-      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-      v128.store(dst, b0); v128.store(dst, b1, 16);
-      const x0 = v128.load32_splat(ap);
-      c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
-      const x1 = v128.load32_splat(ap, 4);
-      c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
-      const x2 = v128.load32_splat(ap, 8);
-      c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
-      const x3 = v128.load32_splat(ap, 12);
-      c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-      ap += 16; bp += bs; dst += 32;
-    } while (dst < dEnd);
-  }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
-  v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
-  v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
 }
 
 // C[0..M)[0..4) = A'·Bp with A' the 4 rows at ap0 (A_DIRECT_LD floats apart, read in place, kc

@@ -213,7 +213,7 @@ describe("gemm", () => {
     expect<i32>(runs).toBe(36);
   });
 
-  it("matches when the single-block path packs B as its first row tile reads it (B > 32 KiB)", () => {
+  it("matches on the single-block path with a B over 32 KiB (packed per group of panels)", () => {
     for (let t = 0; t < 2; t++) {
       expect<i32>(runCase(64, 300, 64, t, 0, 0, 0, false)).toBe(0, "64x300x64");
       expect<i32>(runCase(64, 4096, 64, t, 0, 0, 1, false)).toBe(0, "64x4096x64");
