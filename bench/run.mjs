@@ -53,7 +53,7 @@ const want = (s) => !args.only || args.only.includes(s);
 // Timing budgets. `time` is the budget per task summed over the rounds; rounds alternate the tasks.
 const CFG = args.quick
   ? { rounds: 2, time: 100, iterations: 2, warmupTime: 25, warmupIterations: 2 }
-  : { rounds: 3, time: 1500, iterations: 9, warmupTime: 300, warmupIterations: 5 };
+  : { rounds: 7, time: 1500, iterations: 14, warmupTime: 300, warmupIterations: 5 };
 
 // ---------------------------------------------------------------- versions and our package
 

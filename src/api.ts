@@ -62,14 +62,14 @@ export function makeApi(source: ModuleSource) {
     return (engines[build] ??= new Engine(source.module(build), build));
   }
 
-  function check(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown, matrix: boolean): Checked {
-    const c = checkCommon(q, k, matrix ? undefined : v, matrix, options as SoftmaxAttentionOptions, outLen(matrix));
+  function check(kind: Kind, tensors: [unknown, string][], options: unknown, matrix: boolean): Checked {
+    const c = checkCommon(tensors, options as SoftmaxAttentionOptions, outLen(matrix));
     return kind === 'nystrom' ? checkNystrom(c, options as NystromAttentionOptions) : c;
   }
 
   /** One call on the shared engine; matrix mode returns the attention matrices and reads no V. */
   function oneShot(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown, matrix: boolean): Float32Array {
-    const c = check(kind, q, k, v, options, matrix);
+    const c = check(kind, matrix ? [[q, 'q'], [k, 'k']] : [[q, 'q'], [k, 'k'], [v, 'v']], options, matrix);
     const e = engine();
     const L = layoutCall(e, kind, c, matrix);
     e.write(L.q, q as Float32Array);
@@ -111,12 +111,9 @@ export function makeApi(source: ModuleSource) {
     const kind = options.kind ?? 'nystrom';
     if (kind !== 'nystrom' && kind !== 'softmax') throw new TypeError(`options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
     const build = options.build === undefined ? current() : checkBuild(options.build);
-    // Check the options once with stand-in tensors of the right length (q, k, v come per run).
-    const [B0, H0, n0, d0] = Array.isArray(options.shape) ? options.shape : [];
-    const probeLen = Number.isInteger(B0 * H0 * n0 * d0) && B0 * H0 * n0 * d0 > 0 ? B0 * H0 * n0 * d0 : 0;
-    const stand = new Float32Array(probeLen);
+    // The options are checked once here; q, k, v (and out) at every run.
     const { out: _o, ...rest } = options;
-    const c = check(kind, stand, stand, stand, rest, false);
+    const c = check(kind, [], rest, false);
     const e = new Engine(source.module(build), build);
     const L = layoutCall(e, kind, c, false);
     const len = c.B * c.H * c.n * c.d;

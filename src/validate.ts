@@ -86,14 +86,15 @@ function checkConv(w: unknown, H: number): { conv: Float32Array; ks: number } {
   return { conv, ks };
 }
 
-/** Checks q, k, v and the options shared by both attention kinds. */
-export function checkCommon(q: unknown, k: unknown, v: unknown, noV: boolean, options: SoftmaxAttentionOptions | undefined, outLength: (c: Checked) => number): Checked {
+/**
+ * Checks the options shared by both attention kinds, and the named tensors (q, k and, except in
+ * matrix mode, v; none when a plan is made) right after the shape.
+ */
+export function checkCommon(tensors: [unknown, string][], options: SoftmaxAttentionOptions | undefined, outLength: (c: Checked) => number): Checked {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object with a shape, got ${describe(options)}`);
   const [B, H, n, d] = checkShape(options.shape);
   const want = B * H * n * d;
   const what = `shape [${B}, ${H}, ${n}, ${d}]`;
-  const tensors: [unknown, string][] = [[q, 'q'], [k, 'k']];
-  if (!noV) tensors.push([v, 'v']);
   for (const [t, name] of tensors) checkLength(checkFloat32(t, name), want, name, what);
   const style = checkEnum(options.style, 'options.style', STYLES, 'authors');
   const mask = options.mask === undefined ? null : checkMask(options.mask, B, n);
