@@ -4,7 +4,7 @@
 import { Engine } from './engine.js';
 import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
 import { checkCommon, checkFloat32, checkInt, checkLength, checkNystrom, type Checked } from './validate.js';
-import type { AttentionPlan, BuildName, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
+import type { AttentionPlan, BuildName, MatmulPlan, MatmulPlanOptions, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
 
 type Kind = 'nystrom' | 'softmax';
 
@@ -82,28 +82,70 @@ export function makeApi(source: ModuleSource) {
     return result;
   }
 
+  /**
+   * One matmul shape on an engine: the operand checks, the memory regions and the kernel call,
+   * shared by the one-shot functions (default engine, laid out per call) and matmul plans.
+   */
+  function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean) {
+    const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, e.k.gemmWorkBytes(N, K)]);
+    return {
+      pa, pb, pc, end,
+      /** Copies a and b in (unless they already are the regions), checks them, multiplies, copies out. */
+      run(a: Float32Array, b: Float32Array, out: Float32Array | undefined, copyOut: boolean): Float32Array {
+        const mem = e.k.memory.buffer;
+        if (a.buffer !== mem || a.byteOffset !== pa) e.write(pa, a);
+        if (b.buffer !== mem || b.byteOffset !== pb) e.write(pb, b);
+        e.checkFinite(pa, M * K, `${name}: a`);
+        e.checkFinite(pb, K * N, `${name}: b`);
+        e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
+        const c = e.f32(pc, M * N);
+        if (!copyOut) return c;
+        const result = out ?? new Float32Array(M * N);
+        result.set(c);
+        return result;
+      },
+    };
+  }
+
+  function matmulDims(name: string, m: unknown, k: unknown, n: unknown): [number, number, number] {
+    return [checkInt(m, `${name}: m`, 1), checkInt(k, `${name}: k`, 1), checkInt(n, `${name}: n`, 1)];
+  }
+
+  function checkOperands(name: string, M: number, K: number, N: number, transB: boolean, a: unknown, b: unknown, out: unknown): void {
+    checkLength(checkFloat32(a, `${name}: a`), M * K, `${name}: a`, `m×k = ${M}×${K}`);
+    checkLength(checkFloat32(b, `${name}: b`), K * N, `${name}: b`, transB ? `n×k = ${N}×${K}` : `k×n = ${K}×${N}`);
+    if (out !== undefined) checkLength(checkFloat32(out, `${name}: out`), M * N, `${name}: out`, `m×n = ${M}×${N}`);
+  }
+
   function matmulImpl(transB: boolean, a: unknown, b: unknown, m: unknown, k: unknown, n: unknown, out?: unknown): Float32Array {
     const name = transB ? 'matmulTransposed' : 'matmul';
-    const A = checkFloat32(a, `${name}: a`);
-    const Bm = checkFloat32(b, `${name}: b`);
-    const M = checkInt(m, `${name}: m`, 1), K = checkInt(k, `${name}: k`, 1), N = checkInt(n, `${name}: n`, 1);
-    checkLength(A, M * K, `${name}: a`, `m×k = ${M}×${K}`);
-    checkLength(Bm, K * N, `${name}: b`, transB ? `n×k = ${N}×${K}` : `k×n = ${K}×${N}`);
-    let C: Float32Array | undefined;
-    if (out !== undefined) {
-      C = checkFloat32(out, `${name}: out`);
-      checkLength(C, M * N, `${name}: out`, `m×n = ${M}×${N}`);
-    }
-    const e = engine();
-    const { offsets: [pa, pb, pc, pw] } = e.layout([M * K * 4, K * N * 4, M * N * 4, e.k.gemmWorkBytes(N, K)]);
-    e.write(pa, A);
-    e.write(pb, Bm);
-    e.checkFinite(pa, M * K, `${name}: a`);
-    e.checkFinite(pb, K * N, `${name}: b`);
-    e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
-    const result = C ?? new Float32Array(M * N);
-    result.set(e.f32(pc, M * N));
-    return result;
+    const [M, K, N] = matmulDims(name, m, k, n);
+    checkOperands(name, M, K, N, transB, a, b, out);
+    return matmulOn(engine(), name, M, K, N, transB).run(a as Float32Array, b as Float32Array, out as Float32Array | undefined, true);
+  }
+
+  /** A matmul plan: memory laid out once for one shape, A/B/C views in wasm memory (zero copy). */
+  function createMatmul(options: MatmulPlanOptions): MatmulPlan {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object { m, k, n, transB? }, got ${describe(options)}`);
+    const [M, K, N] = matmulDims('options', options.m, options.k, options.n);
+    const transB = options.transB ?? false;
+    if (typeof transB !== 'boolean') throw new TypeError(`options.transB must be a boolean, got ${describe(transB)}`);
+    const build = options.build === undefined ? current() : checkBuild(options.build);
+    const e = new Engine(source.module(build), build);
+    const mm = matmulOn(e, 'matmul plan', M, K, N, transB);
+    const a = e.f32(mm.pa, M * K), b = e.f32(mm.pb, K * N), c = e.f32(mm.pc, M * N);
+    return {
+      build, a, b, c,
+      memoryBytes: mm.end,
+      run(x, y, out) {
+        checkOperands('matmul plan', M, K, N, transB, x, y, out);
+        return mm.run(x, y, out, true);
+      },
+      runInPlace() {
+        mm.run(a, b, undefined, false);
+        return c;
+      },
+    };
   }
 
   function createAttention(options: PlanOptions): AttentionPlan {
@@ -196,5 +238,6 @@ export function makeApi(source: ModuleSource) {
       return matmulImpl(true, a, b, m, k, n, out);
     },
     createAttention,
+    createMatmul,
   };
 }

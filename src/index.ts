@@ -10,5 +10,5 @@ const api = makeApi(bytesSource((b) => base64ToBytes(b === 'relaxed' ? RELAXED_W
 
 export const {
   init, activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention,
+  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention, createMatmul,
 } = api;

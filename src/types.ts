@@ -58,3 +58,26 @@ export interface AttentionPlan {
   /** Frees the plan's instance; later calls throw. */
   dispose(): void;
 }
+
+export interface MatmulPlanOptions {
+  /** C[m×n] = A[m×k]·op(B); op(B) = B [k×n], or Bᵀ with B stored [n×k] when transB. */
+  m: number;
+  k: number;
+  n: number;
+  transB?: boolean;
+  build?: BuildName;
+}
+
+/** A reusable matmul for one shape, with its operands in wasm memory. */
+export interface MatmulPlan {
+  readonly build: BuildName;
+  /** Views of A, B and C in wasm memory: fill a and b, call runInPlace(), read c (zero copy). */
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array;
+  readonly memoryBytes: number;
+  /** Copies a and b in (unless they are the plan's own views) and the result out. */
+  run(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array;
+  /** Multiplies the plan's own a and b; returns the view c (valid until the next run). */
+  runInPlace(): Float32Array;
+}

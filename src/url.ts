@@ -58,5 +58,5 @@ export async function init(opts: { url?: string | URL; build?: BuildName } = {})
 
 export const {
   activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention,
+  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention, createMatmul,
 } = api;
