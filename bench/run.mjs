@@ -293,6 +293,17 @@ async function sectionMatmul() {
           outputs[`ours ${bd}`] = O[ourFn](a, b, m, k, n, new Float32Array(m * n)).slice();
         }
       }
+      // Zero-copy plans: operands written into wasm memory once, the product read in place.
+      const zplans = {};
+      if (has('createMatmul')) {
+        for (const bd of builds) {
+          const p = O.createMatmul({ m, k, n, transB, build: bd });
+          p.a.set(a);
+          p.b.set(b);
+          zplans[bd] = p;
+          outputs[`ours ${bd} zero-copy`] = p.runInPlace().slice();
+        }
+      }
       outputs['tfjs fresh B'] = transB ? peers.tfMatmulTFresh(a, b, m, k, n) : peers.tfMatmulFresh(a, b, m, k, n);
       outputs['tfjs reused B'] = peers.tfMatmulReused(a, bT, m, k);
       outputs['ort'] = (await ortFresh.run(a, b)).slice();
@@ -311,6 +322,7 @@ async function sectionMatmul() {
       if (has(ourFn)) {
         for (const bd of builds) tasks.push({ name: `ours ${bd}`, beforeAll: useBuild(bd), fn: () => { O[ourFn](a, b, m, k, n, c); } });
       }
+      for (const [bd, p] of Object.entries(zplans)) tasks.push({ name: `ours ${bd} zero-copy`, fn: () => { p.runInPlace(); } });
       tasks.push({ name: 'tfjs fresh B', fn: transB ? () => { peers.tfMatmulTFresh(a, b, m, k, n); } : () => { peers.tfMatmulFresh(a, b, m, k, n); } });
       tasks.push({ name: 'tfjs reused B', fn: () => { peers.tfMatmulReused(a, bT, m, k); } });
       tasks.push({ name: 'ort', fn: async () => { await ortFresh.run(a, b); } });
@@ -345,6 +357,7 @@ async function sectionMatmul() {
       rows.push([
         label,
         ...builds.map((bd) => fmt(sel(`ours ${bd}`), 1)),
+        ...builds.map((bd) => fmt(sel(`ours ${bd} zero-copy`), 1)),
         fmt(sel('tfjs fresh B'), 1), fmt(sel('tfjs reused B'), 1), fmt(sel('ort'), 1), fmt(sel('ort const B'), 1),
         fmt(sel('tfjs matMul(a,b,false,true)'), 2), fmt(sel('plain JS'), 2),
         fmtErr(Math.max(...Object.values(errs))),
@@ -357,7 +370,7 @@ async function sectionMatmul() {
     }
   }
   table('1. matmul — GFLOP/s (median; inputs copied in and result copied out in every call; ours with `out` passed)',
-    ['shape', ...builds.map((b) => `ours ${b}`), 'tfjs fresh B', 'tfjs reused B', 'ort', 'ort const B', 'tfjs transB', 'plain JS', 'max err'],
+    ['shape', ...builds.map((b) => `ours ${b}`), ...builds.map((b) => `${b} 0-copy`), 'tfjs fresh B', 'tfjs reused B', 'ort', 'ort const B', 'tfjs transB', 'plain JS', 'max err'],
     rows);
   console.log('A·Bᵀ: peers transpose first (tfjs reused B: Bᵀ materialised once); tfjs transB = tf.matMul(a, b, false, true), "what people write" ' +
     '(one call at large shapes); ort const B = B baked into the model (pre-packed); err = max relative Frobenius error vs ' + (builds.includes('simd') ? 'ours simd' : 'the reference'));
