@@ -47,6 +47,8 @@
 // broadcasts use one pointer with immediate offsets: that keeps the loop body short enough to be
 // FMA-bound. Remainder rows (M mod 4) use the exact 3-, 2- or 1-row tile, not a scalar path.
 
+import { loadPartial, madd, storePartial } from './util';
+
 // Rows per main tile (both builds: see Tiles above).
 const MR: i32 = 4;
 // Maximum K block. Long K blocks keep the A reads long and sequential (short strided runs of a big A
@@ -78,36 +80,6 @@ const IN_PLACE_B_BYTES: i32 = 32 << 10;
 // Rows per M block for a K block of kc: a multiple of 4 in [4, MC_MAX] within A_BLOCK_BYTES.
 @inline function mBlock(kc: i32): i32 {
   return max(4, min(MC_MAX, (A_BLOCK_BYTES / (kc << 2)) & ~3));
-}
-
-// a·b + c; fused (single rounding) in the relaxed build.
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(f32x4.mul(a, b), c);
-  }
-}
-
-// Loads the first min(n, 4) floats at p (n ≤ 0 → zero vector); never reads past them.
-@inline function loadPart(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (n > 0) v = v128.load32_lane(p, v, 0);
-  if (n > 1) v = v128.load32_lane(p, v, 1, 4);
-  if (n > 2) v = v128.load32_lane(p, v, 2, 8);
-  return v;
-}
-
-// Stores the first min(n, 4) lanes of v at p (n ≤ 0 → nothing).
-@inline function storePart(p: usize, v: v128, n: i32): void {
-  if (n >= 4) {
-    v128.store(p, v);
-  } else {
-    if (n > 0) v128.store32_lane(p, v, 0);
-    if (n > 1) v128.store32_lane(p, v, 1, 4);
-    if (n > 2) v128.store32_lane(p, v, 2, 8);
-  }
 }
 
 /** Bytes of `work` for gemm / packB + gemmPacked with this N and K: the packed B panels plus one
@@ -185,8 +157,8 @@ export function packB(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usi
           } while (dst < end);
         } else {
           do {
-            v128.store(dst, loadPart(src, nc));
-            v128.store(dst, loadPart(src + 16, nc - 4), 16);
+            v128.store(dst, loadPartial(src, nc));
+            v128.store(dst, loadPartial(src + 16, nc - 4), 16);
             src += ldb4; dst += 32;
           } while (dst < end);
         }
@@ -399,10 +371,10 @@ function tile4x8d(kc: i32, ap0: usize, bp0: usize, bs: usize, c: usize, ldc4: us
     let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
     let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
     if (acc) {
-      c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-      c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
-      c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
-      c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+      c00 = loadPartial(c, nc); c01 = loadPartial(c + 16, nc - 4);
+      c10 = loadPartial(c + ldc4, nc); c11 = loadPartial(c + ldc4 + 16, nc - 4);
+      c20 = loadPartial(c + ldc4 * 2, nc); c21 = loadPartial(c + ldc4 * 2 + 16, nc - 4);
+      c30 = loadPartial(c + ldc4 * 3, nc); c31 = loadPartial(c + ldc4 * 3 + 16, nc - 4);
     }
     let bp = bp0;
     let ap = ap0;
@@ -424,10 +396,10 @@ function tile4x8d(kc: i32, ap0: usize, bp0: usize, bs: usize, c: usize, ldc4: us
       v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
       v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
     } else {
-      storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-      storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
-      storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
-      storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+      storePartial(c, c00, nc); storePartial(c + 16, c01, nc - 4);
+      storePartial(c + ldc4, c10, nc); storePartial(c + ldc4 + 16, c11, nc - 4);
+      storePartial(c + ldc4 * 2, c20, nc); storePartial(c + ldc4 * 2 + 16, c21, nc - 4);
+      storePartial(c + ldc4 * 3, c30, nc); storePartial(c + ldc4 * 3 + 16, c31, nc - 4);
     }
     c += cStep;
     ap0 += A_DIRECT_LD * 16;
@@ -503,10 +475,10 @@ function tile4x8(kc: i32, ap: usize, bp0: usize, bs: usize, c: usize, ldc4: usiz
     let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
     let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
     if (acc) {
-      c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-      c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
-      c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
-      c30 = loadPart(c + ldc4 * 3, nc); c31 = loadPart(c + ldc4 * 3 + 16, nc - 4);
+      c00 = loadPartial(c, nc); c01 = loadPartial(c + 16, nc - 4);
+      c10 = loadPartial(c + ldc4, nc); c11 = loadPartial(c + ldc4 + 16, nc - 4);
+      c20 = loadPartial(c + ldc4 * 2, nc); c21 = loadPartial(c + ldc4 * 2 + 16, nc - 4);
+      c30 = loadPartial(c + ldc4 * 3, nc); c31 = loadPartial(c + ldc4 * 3 + 16, nc - 4);
     }
     let bp = bp0;
     do {
@@ -527,10 +499,10 @@ function tile4x8(kc: i32, ap: usize, bp0: usize, bs: usize, c: usize, ldc4: usiz
       v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
       v128.store(c + ldc4 * 3, c30); v128.store(c + ldc4 * 3, c31, 16);
     } else {
-      storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-      storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
-      storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
-      storePart(c + ldc4 * 3, c30, nc); storePart(c + ldc4 * 3 + 16, c31, nc - 4);
+      storePartial(c, c00, nc); storePartial(c + 16, c01, nc - 4);
+      storePartial(c + ldc4, c10, nc); storePartial(c + ldc4 + 16, c11, nc - 4);
+      storePartial(c + ldc4 * 2, c20, nc); storePartial(c + ldc4 * 2 + 16, c21, nc - 4);
+      storePartial(c + ldc4 * 3, c30, nc); storePartial(c + ldc4 * 3 + 16, c31, nc - 4);
     }
     c += cStep;
   } while (--tiles > 0);
@@ -542,9 +514,9 @@ function tile3x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   if (acc) {
-    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
-    c20 = loadPart(c + ldc4 * 2, nc); c21 = loadPart(c + ldc4 * 2 + 16, nc - 4);
+    c00 = loadPartial(c, nc); c01 = loadPartial(c + 16, nc - 4);
+    c10 = loadPartial(c + ldc4, nc); c11 = loadPartial(c + ldc4 + 16, nc - 4);
+    c20 = loadPartial(c + ldc4 * 2, nc); c21 = loadPartial(c + ldc4 * 2 + 16, nc - 4);
   }
   const bEnd = bp + (<usize>kc) * bs;
   do {
@@ -562,9 +534,9 @@ function tile3x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize
     v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
     v128.store(c + ldc4 * 2, c20); v128.store(c + ldc4 * 2, c21, 16);
   } else {
-    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
-    storePart(c + ldc4 * 2, c20, nc); storePart(c + ldc4 * 2 + 16, c21, nc - 4);
+    storePartial(c, c00, nc); storePartial(c + 16, c01, nc - 4);
+    storePartial(c + ldc4, c10, nc); storePartial(c + ldc4 + 16, c11, nc - 4);
+    storePartial(c + ldc4 * 2, c20, nc); storePartial(c + ldc4 * 2 + 16, c21, nc - 4);
   }
 }
 
@@ -572,8 +544,8 @@ function tile2x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   if (acc) {
-    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
-    c10 = loadPart(c + ldc4, nc); c11 = loadPart(c + ldc4 + 16, nc - 4);
+    c00 = loadPartial(c, nc); c01 = loadPartial(c + 16, nc - 4);
+    c10 = loadPartial(c + ldc4, nc); c11 = loadPartial(c + ldc4 + 16, nc - 4);
   }
   const bEnd = bp + (<usize>kc) * bs;
   do {
@@ -588,15 +560,15 @@ function tile2x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize
     v128.store(c, c00); v128.store(c, c01, 16);
     v128.store(c + ldc4, c10); v128.store(c + ldc4, c11, 16);
   } else {
-    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
-    storePart(c + ldc4, c10, nc); storePart(c + ldc4 + 16, c11, nc - 4);
+    storePartial(c, c00, nc); storePartial(c + 16, c01, nc - 4);
+    storePartial(c + ldc4, c10, nc); storePartial(c + ldc4 + 16, c11, nc - 4);
   }
 }
 
 function tile1x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize, nc: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   if (acc) {
-    c00 = loadPart(c, nc); c01 = loadPart(c + 16, nc - 4);
+    c00 = loadPartial(c, nc); c01 = loadPartial(c + 16, nc - 4);
   }
   const bEnd = bp + (<usize>kc) * bs;
   do {
@@ -608,7 +580,7 @@ function tile1x8(kc: i32, ap: usize, bp: usize, bs: usize, c: usize, ldc4: usize
   if (nc == 8) {
     v128.store(c, c00); v128.store(c, c01, 16);
   } else {
-    storePart(c, c00, nc); storePart(c + 16, c01, nc - 4);
+    storePartial(c, c00, nc); storePartial(c + 16, c01, nc - 4);
   }
 }
 

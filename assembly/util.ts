@@ -28,8 +28,9 @@
 // @ts-ignore: decorator
 @inline const ROUND_BIAS: f32 = 12583039.0; // 1.5·2^23 + 127
 
+/** a·b + c; fused (one rounding) in the relaxed build, a product then a sum in the plain build. */
 // @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
@@ -56,22 +57,28 @@
   return v128.andnot(e, under);
 }
 
-/** Loads `count` (0..3) floats into the low lanes, the other lanes 0; reads nothing past them. */
+/** Loads the first min(n, 4) floats at p into the low lanes, the other lanes 0 (n ≤ 0 → zero
+ *  vector); never reads past them (a wasm read past the end of memory traps). */
 // @ts-ignore: decorator
-@inline export function loadPartial(p: usize, count: i32): v128 {
+@inline export function loadPartial(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
   let v = f32x4.splat(0);
-  if (count > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  if (n > 0) v = v128.load32_lane(p, v, 0);
+  if (n > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (n > 2) v = v128.load32_lane(p, v, 2, 8);
   return v;
 }
 
-/** Stores the low `count` (0..3) lanes of v; writes nothing past them. */
+/** Stores the first min(n, 4) lanes of v at p (n ≤ 0 → nothing); writes nothing past them. */
 // @ts-ignore: decorator
-@inline export function storePartial(p: usize, v: v128, count: i32): void {
-  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+@inline export function storePartial(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+  } else {
+    if (n > 0) v128.store32_lane(p, v, 0);
+    if (n > 1) v128.store32_lane(p, v, 1, 4);
+    if (n > 2) v128.store32_lane(p, v, 2, 8);
+  }
 }
 
 /** dst[0..count) = 0. */
