@@ -81,11 +81,6 @@
   }
 }
 
-/** dst[0..count) = 0. */
-export function zeroFill(dst: usize, count: i32): void {
-  memory.fill(dst, 0, <usize>count << 2);
-}
-
 /**
  * Copies `rows` rows of `cols` floats from src to dst (both row stride `cols`), multiplying
  * row i by `scale · rowWeight[i]` (rowWeight an f32 vector, or 0 for all ones).

@@ -1,7 +1,7 @@
-// util.ts: firstNonFinite, copyRowsScaled, zeroFill, and the inline helpers the kernels share
+// util.ts: firstNonFinite, copyRowsScaled, and the inline helpers the kernels share
 // (loadPartial / storePartial, expv, NEG_MAX). Buffers sit between NaN sentinels: the NaN just
 // past `count` must not be reported by firstNonFinite, and no helper may write past its range.
-import { firstNonFinite, copyRowsScaled, zeroFill, loadPartial, storePartial, expv, NEG_MAX } from "../../assembly/util";
+import { firstNonFinite, copyRowsScaled, loadPartial, storePartial, expv, NEG_MAX } from "../../assembly/util";
 import {
   SENTINEL_BITS, allocF, allocGuarded, inner, guardDamage, isSentinel, rnd, rnd01, reseed, getF, setF, str,
 } from "./helpers.include";
@@ -154,20 +154,6 @@ describe("copyRowsScaled", () => {
         }
       }
     }
-  });
-});
-
-describe("zeroFill", () => {
-  it("zeroes exactly count floats", () => {
-    let bad = 0;
-    for (let count = 0; count <= 19; count++) {
-      const buf = allocGuarded(count), p = inner(buf);
-      zeroFill(p, count);
-      for (let i = 0; i < count; i++) if (load<u32>(p + (<usize>i << 2)) != 0) bad++;
-      bad += guardDamage(buf, count);
-      heap.free(buf);
-    }
-    expect<i32>(bad).toBe(0);
   });
 });
 
