@@ -56,13 +56,6 @@ function kScale(style: i32, d: i32): f32 {
   return style == STYLE_LUCIDRAINS ? <f32>1.0 : <f32>(1.0 / Math.sqrt(Math.sqrt(<f64>d)));
 }
 
-/** dst (n + pad rows of d) = [pad zero rows; src·scale·keep]. */
-function preparePadded(dst: usize, src: usize, n: i32, d: i32, pad: i32, scale: f32, keep: usize): void {
-  const padBytes = <usize>pad * <usize>d << 2;
-  memory.fill(dst, 0, padBytes);
-  copyRowsScaled(dst + padBytes, src, n, d, scale, keep);
-}
-
 /**
  * Keep vector of the padded sequence (np = n + pad) for batch b: 0 for the pad rows, then the
  * caller's mask row (or 1s). Also the additive key bias of the style (authors −1e9·(1−keep),
@@ -83,92 +76,89 @@ function buildKeep(keep: usize, bias: usize, mask: usize, b: i32, n: i32, pad: i
 // ---------------------------------------------------------------------------------------------
 // Exact softmax attention
 
-// Workspace slots of exact attention on a (padded) length np.
+// Workspace slots of exact attention on a (padded) length np. Q, K and V are read in place: the
+// scale 1/√d is folded into the softmax (every style's logits are q·k/√d), pad keys are zero logits,
+// and masked keys get weight 0 from the bias or fill, so no masked or padded copy is needed.
+// (lucidrains multiplies V by the mask; that changes only rows whose every key is filled, i.e.
+// masked query rows, whose output is unspecified.)
 // @ts-ignore: decorator
-@inline const EX_KEEP = 0;
+@inline const EX_KEEP = 0;     // np
 // @ts-ignore: decorator
-@inline const EX_BIAS = 1;
+@inline const EX_BIAS = 1;     // np
 // @ts-ignore: decorator
-@inline const EX_Q = 2;
+@inline const EX_S = 2;        // EXACT_ROWS·np: one block of logits / probabilities
 // @ts-ignore: decorator
-@inline const EX_K = 3;
+@inline const EX_PACK_KT = 3;  // Kᵀ packed once per head
 // @ts-ignore: decorator
-@inline const EX_V = 4;
+@inline const EX_PACK_V = 4;   // V packed once per head
 // @ts-ignore: decorator
-@inline const EX_S = 5;
-// @ts-ignore: decorator
-@inline const EX_PACK_KT = 6;
-// @ts-ignore: decorator
-@inline const EX_PACK_V = 7;
-// @ts-ignore: decorator
-@inline const EX_END = 8;
+@inline const EX_END = 5;
 
-function exactSlotBytes(slot: i32, np: i32, d: i32): usize {
-  const nd = <usize>np * <usize>d;
+function exactSlotBytes(slot: i32, n: i32, np: i32, d: i32): usize {
   switch (slot) {
     case EX_KEEP: case EX_BIAS: return f32s(<usize>np);
-    case EX_Q: case EX_K: case EX_V: return f32s(nd);
     case EX_S: return f32s(<usize>EXACT_ROWS * <usize>np);
-    case EX_PACK_KT: return align16(gemmWorkBytes(np, d));
-    case EX_PACK_V: return align16(gemmWorkBytes(d, np));
+    case EX_PACK_KT: return align16(gemmWorkBytes(n, d));
+    case EX_PACK_V: return align16(gemmWorkBytes(d, n));
   }
   return 0;
 }
 
-function exactOffset(slot: i32, np: i32, d: i32): usize {
+function exactOffset(slot: i32, n: i32, np: i32, d: i32): usize {
   let off: usize = 0;
-  for (let s = 0; s < slot; s++) off += exactSlotBytes(s, np, d);
+  for (let s = 0; s < slot; s++) off += exactSlotBytes(s, n, np, d);
   return off;
 }
 
-/** Workspace bytes of softmaxAttention (and of Nyström's exact path on a padded length). */
+/** Workspace bytes of exact attention on n tokens with `pad` zero rows in front. */
+function exactWorkspaceBytes(n: i32, pad: i32, d: i32): usize {
+  return exactOffset(EX_END, n, n + pad, d);
+}
+
 export function softmaxWorkspaceBytes(n: i32, d: i32): usize {
-  return exactOffset(EX_END, n, d);
+  return exactWorkspaceBytes(n, 0, d);
 }
 
 /**
- * Exact attention of one head on the padded length np = n + pad, writing the last n rows:
- * out (n×d) = softmax(Q'K'ᵀ + bias)·V', or in matrix mode out (n×n) = the softmax restricted to the
- * last n keys. useKeep: whether keep/bias apply (a mask was given, or pad rows exist).
+ * Exact attention of one head on the padded length np = n + pad, for the n real query rows:
+ * out (n×d) = softmax((q·kᵀ)/√d + bias)·V over the np keys (the pad keys have logit 0 and zero
+ * values), or in matrix mode out (n×n) = the softmax restricted to the n real keys.
+ * useKeep: whether keep/bias apply (a mask was given, or pad rows exist).
  */
-function exactHead(q: usize, k: usize, v: usize, out: usize, userKeep: usize, n: i32, d: i32, pad: i32,
+function exactHead(q: usize, k: usize, v: usize, out: usize, n: i32, d: i32, pad: i32,
                    style: i32, useKeep: bool, matrix: bool, ws: usize): void {
   const np = n + pad;
-  const keep = ws + exactOffset(EX_KEEP, np, d);
-  const bias = ws + exactOffset(EX_BIAS, np, d);
-  const qp = ws + exactOffset(EX_Q, np, d);
-  const kp = ws + exactOffset(EX_K, np, d);
-  const vp = ws + exactOffset(EX_V, np, d);
-  const s = ws + exactOffset(EX_S, np, d);
-  const packKT = ws + exactOffset(EX_PACK_KT, np, d);
-  const packV = ws + exactOffset(EX_PACK_V, np, d);
+  const keep = ws + exactOffset(EX_KEEP, n, np, d);
+  const bias = ws + exactOffset(EX_BIAS, n, np, d);
+  const s = ws + exactOffset(EX_S, n, np, d);
+  const packKT = ws + exactOffset(EX_PACK_KT, n, np, d);
+  const packV = ws + exactOffset(EX_PACK_V, n, np, d);
   const lucid = style == STYLE_LUCIDRAINS;
-  // Authors and lucidrains multiply Q and K by the mask; lucidrains V too; hf masks only the logits.
-  const qkKeep: usize = style == STYLE_HF ? 0 : userKeep;
-  preparePadded(qp, q, n, d, pad, qScale(style, d), qkKeep);
-  preparePadded(kp, k, n, d, pad, kScale(style, d), qkKeep);
-  preparePadded(vp, v, n, d, pad, 1, lucid ? userKeep : 0);
-  packB(np, d, kp, d, 1, packKT);
-  if (!matrix) packB(d, np, vp, d, 0, packV);
+  packB(n, d, k, d, 1, packKT);
+  if (!matrix) packB(d, n, v, d, 0, packV);
   const colBias: usize = useKeep && !lucid ? bias : 0;
   const fill: usize = useKeep && lucid ? keep : 0;
-  for (let r0 = pad; r0 < np; r0 += EXACT_ROWS) {
-    const rows = min(EXACT_ROWS, np - r0);
-    gemmPacked(rows, np, d, qp + (<usize>r0 * <usize>d << 2), d, packKT, s, np);
-    softmaxRows(s, rows, np, np, 1, colBias, fill ? fill + (<usize>r0 << 2) : 0, fill);
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const padBytes = <usize>pad << 2;
+  const sReal = s + padBytes; // the real keys' columns of the block
+  for (let r0 = 0; r0 < n; r0 += EXACT_ROWS) {
+    const rows = min(EXACT_ROWS, n - r0);
+    for (let r = 0; r < rows; r++) memory.fill(s + (<usize>r * <usize>np << 2), 0, padBytes);
+    gemmPacked(rows, n, d, q + (<usize>r0 * <usize>d << 2), d, packKT, sReal, np);
+    softmaxRows(s, rows, np, np, scale, colBias, fill ? fill + (<usize>(pad + r0) << 2) : 0, fill);
     if (matrix) {
       for (let r = 0; r < rows; r++) {
-        memory.copy(out + ((<usize>(r0 - pad + r) * <usize>n) << 2), s + ((<usize>r * <usize>np + <usize>pad) << 2), <usize>n << 2);
+        memory.copy(out + ((<usize>(r0 + r) * <usize>n) << 2), sReal + ((<usize>r * <usize>np) << 2), <usize>n << 2);
       }
     } else {
-      gemmPacked(rows, d, np, s, np, packV, out + (<usize>(r0 - pad) * <usize>d << 2), d);
+      gemmPacked(rows, d, n, sReal, np, packV, out + (<usize>r0 * <usize>d << 2), d);
     }
   }
 }
 
 /** The keep vector of this batch element in the exact workspace (filled by buildKeep). */
-function exactKeep(ws: usize, np: i32, d: i32): usize { return ws + exactOffset(EX_KEEP, np, d); }
-function exactBias(ws: usize, np: i32, d: i32): usize { return ws + exactOffset(EX_BIAS, np, d); }
+function exactKeep(ws: usize, n: i32, np: i32, d: i32): usize { return ws + exactOffset(EX_KEEP, n, np, d); }
+function exactBias(ws: usize, n: i32, np: i32, d: i32): usize { return ws + exactOffset(EX_BIAS, n, np, d); }
 
 /** out += conv(V) of head h, with the conv input masked as the style does. */
 function addConv(v: usize, out: usize, mask: usize, conv: usize, ks: i32, b: i32, h: i32, n: i32, d: i32, style: i32): void {
@@ -190,12 +180,11 @@ function runExact(q: usize, k: usize, v: usize, out: usize, mask: usize, conv: u
   const outSlab = matrix ? <usize>n * <usize>n << 2 : slab;
   const useKeep = mask != 0 || pad > 0;
   for (let b = 0; b < B; b++) {
-    buildKeep(exactKeep(ws, np, d), exactBias(ws, np, d), mask, b, n, pad, style);
-    const userKeep: usize = mask ? mask + (<usize>b * <usize>n << 2) : 0;
+    buildKeep(exactKeep(ws, n, np, d), exactBias(ws, n, np, d), mask, b, n, pad, style);
     for (let h = 0; h < H; h++) {
       const i = <usize>(b * H + h);
       const o = out + i * outSlab;
-      exactHead(q + i * slab, k + i * slab, v + i * slab, o, userKeep, n, d, pad, style, useKeep, matrix, ws);
+      exactHead(q + i * slab, k + i * slab, v + i * slab, o, n, d, pad, style, useKeep, matrix, ws);
       if (!matrix) addConv(v + i * slab, o, mask, conv, ks, b, h, n, d, style);
     }
   }
@@ -275,7 +264,7 @@ function takesExactPath(n: i32, m: i32, style: i32, remainder: i32): bool {
 
 export function nystromWorkspaceBytes(B: i32, H: i32, n: i32, d: i32, m: i32, style: i32, remainder: i32, matrix: bool): usize {
   const np = n + padRows(n, m, remainder);
-  if (takesExactPath(n, m, style, remainder)) return softmaxWorkspaceBytes(np, d);
+  if (takesExactPath(n, m, style, remainder)) return exactWorkspaceBytes(n, np - n, d);
   let total: usize = 0;
   for (let s = 0; s < NY_END; s++) total += nySlotBytes(s, B * H, n, np, d, m, style, matrix);
   return total;
