@@ -3,7 +3,7 @@
 // laid out once for their shape, so their input/output views stay valid.
 import { Engine } from './engine.js';
 import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
-import { checkCommon, checkFloat32, checkInt, checkLength, checkNystrom, type Checked } from './validate.js';
+import { checkCommon, checkFloat32, checkInt, checkLength, checkMask, checkNystrom, type Checked } from './validate.js';
 import type { AttentionPlan, BuildName, MatmulPlan, MatmulPlanOptions, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
 
 type Kind = 'nystrom' | 'softmax';
@@ -189,6 +189,11 @@ export function makeApi(source: ModuleSource) {
         alive();
         compute(e, kind, c, L, false);
         return output;
+      },
+      setMask(mask) {
+        alive();
+        // Checked in full before it replaces the old one (the mask region is always laid out).
+        c.mask = mask === undefined ? null : checkMask(mask, c.B, c.n);
       },
       dispose() {
         disposed = true;

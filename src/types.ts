@@ -53,6 +53,8 @@ export interface AttentionPlan {
   readonly inputs: { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array };
   /** View of the plan's output buffer in wasm memory. */
   readonly output: Float32Array;
+  /** Replaces the mask (batch·seqLen 0/1 entries) for the following runs; undefined removes it. */
+  setMask(mask: MaskLike | undefined): void;
   /** Peak linear-memory bytes this plan uses. */
   readonly memoryBytes: number;
   /** Frees the plan's instance; later calls throw. */

@@ -57,7 +57,7 @@ export function checkShape(shape: unknown): [number, number, number, number] {
   return s as [number, number, number, number];
 }
 
-function checkMask(mask: unknown, B: number, n: number): Float32Array {
+export function checkMask(mask: unknown, B: number, n: number): Float32Array {
   if (typeof mask !== 'object' || mask === null || typeof (mask as ArrayLike<number>).length !== 'number') {
     throw new TypeError(`options.mask must be an array-like of batch·seqLen 0/1 values, got ${describe(mask)}`);
   }
