@@ -86,7 +86,7 @@ function header(res, jsonPath) {
     `${m.machine ?? 'unknown CPU'}, ${m.cores ?? '?'} cores, ${m.platform ?? '?'}; Node ${m.node ?? '?'}; ` +
       `nystrom-wasm ${v['nystrom-wasm'] ?? '?'}, builds ${builds}; ${tfjs}; ${ort}. ` +
       `${m.mode === 'quick' ? 'Quick' : m.mode === 'full' ? 'Full' : '?'} run, ${date}: \`${cmd.bench}\`, then \`${cmd.report}\`. ` +
-      'Medians, one process, contestants alternating; copies in and out are included in every call.',
+      'Medians, one process, contestants alternating; copies in and out are included in every call except the zero-copy (plan.runInPlace) rows.',
   ];
   if (res.failures?.length) lines.push('', `**${res.failures.length} correctness failure(s) in this run**: ${res.failures.join('; ')}`);
   return lines.join('\n');

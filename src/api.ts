@@ -25,8 +25,9 @@ function workspaceBytes(e: Engine, kind: Kind, c: Checked, matrix: boolean): num
 
 function layoutCall(e: Engine, kind: Kind, c: Checked, matrix: boolean): CallLayout {
   const t = c.B * c.H * c.n * c.d * 4;
+  // Matrix mode reads no V, so it gets no region.
   const { offsets: [q, k, v, out, mask, conv, ws], end } = e.layout([
-    t, t, t, outLen(matrix)(c) * 4, c.B * c.n * 4, c.H * c.ks * 4, workspaceBytes(e, kind, c, matrix),
+    t, t, matrix ? 0 : t, outLen(matrix)(c) * 4, c.B * c.n * 4, c.H * c.ks * 4, workspaceBytes(e, kind, c, matrix),
   ]);
   return { q, k, v, out, mask, conv, ws, end };
 }
