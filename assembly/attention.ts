@@ -128,8 +128,8 @@ export function softmaxWorkspaceBytes(n: i32, d: i32): usize {
 function exactHead(q: usize, k: usize, v: usize, out: usize, n: i32, d: i32, pad: i32,
                    style: i32, useKeep: bool, matrix: bool, ws: usize): void {
   const np = n + pad;
-  const keep = ws + exactOffset(EX_KEEP, n, np, d);
-  const bias = ws + exactOffset(EX_BIAS, n, np, d);
+  const keep = exactKeep(ws, n, np, d);
+  const bias = exactBias(ws, n, np, d);
   const s = ws + exactOffset(EX_S, n, np, d);
   const packKT = ws + exactOffset(EX_PACK_KT, n, np, d);
   const packV = ws + exactOffset(EX_PACK_V, n, np, d);
