@@ -1,9 +1,10 @@
+// The module's exports: exactly the list in scripts/abi.mjs (a host test compares them).
 export function heapBase(): usize { return __heap_base; }
 export function isRelaxed(): bool { return ASC_FEATURE_RELAXED_SIMD; }
-export * from './gemm';
-export { softmaxRows } from './softmax';
-export { segmentMeans } from './landmarks';
-export { pinvIterate, pinvWorkBytes, matrixStats } from './pinv';
-export { convResidualAdd } from './conv';
+export { gemm, gemmWorkBytes, packB, gemmPacked } from './gemm';
+export { pinvWorkBytes } from './pinv';
 export { firstNonFinite } from './util';
-export { softmaxAttention, softmaxWorkspaceBytes, nystromAttention, nystromWorkspaceBytes } from './attention';
+export { prepare } from './context';
+export { exactRows } from './exact';
+export { nyLandmarks, nyKernel2, nyAlpha, nyPinv, nyKernel3, nyRows, nyMatrixRows } from './nystrom';
+export { attention, factorsFill } from './attention';

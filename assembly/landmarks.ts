@@ -2,15 +2,16 @@
 // the caller's rows directly: the scale, the mask and the zero rows of left padding are applied
 // on the fly, so no scaled/masked/padded copy of Q or K is ever made.
 //
-// The sequence has np = n + pad rows: `pad` zero rows, then the n rows of x (n×d row-major, row
-// stride d), row i multiplied by weights[i] when weights ≠ 0 (an f32 vector of n). Segment j covers
+// The sequence has np = n + pad rows: `pad` zero rows, then the n rows of x (n×d, row stride ld
+// floats ≥ d), row i multiplied by weights[i] when weights ≠ 0 (an f32 vector of n). Segment j covers
 // rows [start_j, start_j + len_j) of the np rows:
 //  - equal segments (uneven = 0): len = np / m (the caller guarantees m divides np);
 //  - uneven = 1: s = ⌊np/m⌋, the first (s+1)·m − np segments hold s rows, the rest s+1
 //    (the authors' T2T-ViT code); requires m ≤ np.
 // dst (m×d) receives scale · Σ rows / divisor, with divisor = len_j (torch mean), or with
 // maskedMean = 1 divisor = Σ weights of the segment + eps (lucidrains' masked mean; pad rows have
-// weight 0). counts_j (if counts ≠ 0) = Σ weights of the segment. dst must not overlap x.
+// weight 0). counts_j (if counts ≠ 0) = Σ weights of the segment. Only segments j0 ≤ j < j1 are
+// computed (rows j0..j1−1 of dst and counts are written; dst row stride d). dst must not overlap x.
 import { loadPartial, storePartial } from './util';
 
 // @ts-ignore: decorator
@@ -21,13 +22,15 @@ import { loadPartial, storePartial } from './util';
   return j < short ? j * s : short * s + (j - short) * (s + 1);
 }
 
-export function segmentMeans(x: usize, n: i32, d: i32, m: i32, uneven: i32, pad: i32, scale: f32,
-                             weights: usize, maskedMean: i32, eps: f32, dst: usize, counts: usize): void {
+export function segmentMeans(x: usize, ld: i32, n: i32, d: i32, m: i32, uneven: i32, pad: i32, scale: f32,
+                             weights: usize, maskedMean: i32, eps: f32, dst: usize, counts: usize,
+                             j0: i32, j1: i32): void {
   const np = n + pad;
   const d4 = d & ~3;
   const tail = d - d4;
-  const rowBytes = <usize>d << 2;
-  for (let j = 0; j < m; j++) {
+  const rowBytes = <usize>ld << 2;
+  const dstBytes = <usize>d << 2;
+  for (let j = j0; j < j1; j++) {
     // Rows of this segment that exist in x (the pad rows add zeros, and count in the length).
     const start = segmentStart(j, np, m, uneven);
     const end = segmentStart(j + 1, np, m, uneven);
@@ -40,7 +43,7 @@ export function segmentMeans(x: usize, n: i32, d: i32, m: i32, uneven: i32, pad:
     // Divide, then scale: the mean of equal rows stays exact (an empty masked segment with eps 0 gives 0).
     const vdiv = f32x4.splat(divisor != 0 ? divisor : 1);
     const vscale = f32x4.splat(scale);
-    const out = dst + <usize>j * rowBytes;
+    const out = dst + <usize>j * dstBytes;
     let c = 0;
     for (; c < d4; c += 4) {
       let acc = f32x4.splat(0);

@@ -1,5 +1,5 @@
 // Shared SIMD helpers: a vector exp for the softmaxes, partial (tail) loads and stores that
-// never touch memory past `count` lanes, row copies with scale and row weights, and the
+// never touch memory past `count` lanes, column scaling by a weight vector, and the
 // finiteness scan the host runs over inputs before any compute.
 //
 // Pointers are byte addresses; counts are in f32 elements.
@@ -82,24 +82,23 @@
 }
 
 /**
- * Copies `rows` rows of `cols` floats from src to dst (both row stride `cols`), multiplying
- * row i by `scale · rowWeight[i]` (rowWeight an f32 vector, or 0 for all ones).
- * dst may equal src (in place); partial overlap is not allowed.
+ * x[i][j] *= w[j] for `rows` rows of `cols` floats (row stride ld), in place: a diagonal matrix
+ * applied from the right (kernel 3 · diag(mask) is kernel 3 · (mask·V) with 0/1 weights, exactly).
  */
-export function copyRowsScaled(dst: usize, src: usize, rows: i32, cols: i32, scale: f32, rowWeight: usize): void {
+export function scaleColumns(x: usize, rows: i32, cols: i32, ld: i32, w: usize): void {
   const cols4 = cols & ~3;
   const tail = cols - cols4;
   for (let i = 0; i < rows; i++) {
-    let s = scale;
-    if (rowWeight) s *= load<f32>(rowWeight + (<usize>i << 2));
-    const vs = f32x4.splat(s);
-    const rs = src + (<usize>i * <usize>cols << 2);
-    const rd = dst + (<usize>i * <usize>cols << 2);
+    const row = x + (<usize>i * <usize>ld << 2);
     let j = 0;
     for (; j < cols4; j += 4) {
-      v128.store(rd + (<usize>j << 2), f32x4.mul(v128.load(rs + (<usize>j << 2)), vs));
+      const off = <usize>j << 2;
+      v128.store(row + off, f32x4.mul(v128.load(row + off), v128.load(w + off)));
     }
-    if (tail) storePartial(rd + (<usize>j << 2), f32x4.mul(loadPartial(rs + (<usize>j << 2), tail), vs), tail);
+    if (tail) {
+      const off = <usize>j << 2;
+      storePartial(row + off, f32x4.mul(loadPartial(row + off, tail), loadPartial(w + off, tail)), tail);
+    }
   }
 }
 

@@ -1,36 +1,78 @@
-// One wasm instance and its linear memory, laid out per call as a list of 16-byte-aligned
-// regions from the module's heap base up. Memory only grows (never shrinks), and views over it
-// are rebuilt after a grow. Kernels allocate nothing: every byte they touch is in a region.
+// One wasm instance and its linear memory. Regions are laid out from the module's heap base up,
+// 16-byte aligned; memory only grows (views over it are rebuilt after a grow). The instance's
+// exports are checked once per module against the declared interface (src/abi.generated.ts).
+import { EXPORTS } from './abi.generated.js';
 import type { BuildName } from './types.js';
+import { disposedError } from './errors.js';
 
-export interface Kernels {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  isRelaxed(): number;
-  gemm(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, transB: number, c: number, ldc: number, work: number): void;
-  gemmWorkBytes(N: number, K: number): number;
-  firstNonFinite(p: number, count: number): number;
-  softmaxWorkspaceBytes(n: number, d: number): number;
-  nystromWorkspaceBytes(B: number, H: number, n: number, d: number, m: number, style: number, remainder: number, matrix: number): number;
-  softmaxAttention(q: number, k: number, v: number, out: number, mask: number, conv: number, ks: number,
-    B: number, H: number, n: number, d: number, style: number, matrix: number, ws: number): void;
-  nystromAttention(q: number, k: number, v: number, out: number, mask: number, conv: number, ks: number,
-    B: number, H: number, n: number, d: number, m: number, iters: number, init: number, style: number,
-    remainder: number, matrix: number, ws: number): void;
-}
+type Fn<N extends number> = N extends 0 ? () => number
+  : N extends 1 ? (a: number) => number
+  : N extends 2 ? (a: number, b: number) => number
+  : N extends 3 ? (a: number, b: number, c: number) => number
+  : (...args: number[]) => number;
+
+/** The module's exports, typed from the declared list. */
+export type Kernels = { memory: WebAssembly.Memory } & {
+  [K in Exclude<keyof typeof EXPORTS, 'memory'>]: (typeof EXPORTS)[K] extends number ? Fn<(typeof EXPORTS)[K]> : never;
+};
 
 const PAGE = 65536;
-const MAX_BYTES = 4 * 1024 * 1024 * 1024; // wasm32
+/** wasm32: 65536 pages of 64 KiB. */
+export const MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+const checked = new WeakSet<WebAssembly.Module>();
+
+/**
+ * Throws unless the module exports exactly the declared names, each function with the declared
+ * number of parameters (a drift between host and module would otherwise misbehave silently).
+ */
+export function checkExports(module: WebAssembly.Module, exports: Record<string, unknown>): void {
+  if (checked.has(module)) return;
+  const declared = EXPORTS as Record<string, number | null>;
+  const problems: string[] = [];
+  const names = WebAssembly.Module.exports(module).map((e) => e.name);
+  for (const name of names) if (!(name in declared)) problems.push(`undeclared export '${name}'`);
+  for (const [name, arity] of Object.entries(declared)) {
+    const x = exports[name];
+    if (x === undefined) problems.push(`missing export '${name}'`);
+    else if (arity === null ? !(x instanceof WebAssembly.Memory) : typeof x !== 'function' || x.length !== arity) {
+      problems.push(`export '${name}' takes ${typeof x === 'function' ? x.length : 'no'} parameters, declared ${arity}`);
+    }
+  }
+  if (problems.length) throw new Error(`nystrom-wasm: the wasm module does not match its declared interface: ${problems.join('; ')}`);
+  checked.add(module);
+}
 
 export class Engine {
-  readonly k: Kernels;
   readonly build: BuildName;
+  private kernels: Kernels | null;
   private readonly base: number;
 
   constructor(module: WebAssembly.Module, build: BuildName) {
-    this.k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
+    const exports = new WebAssembly.Instance(module, {}).exports as Record<string, unknown>;
+    checkExports(module, exports);
+    this.kernels = exports as unknown as Kernels;
     this.build = build;
-    this.base = (this.k.heapBase() + 15) & ~15;
+    this.base = (this.kernels.heapBase() + 15) & ~15;
+  }
+
+  /** The exports; throws once the engine is disposed. */
+  get k(): Kernels {
+    if (!this.kernels) throw disposedError('this engine');
+    return this.kernels;
+  }
+
+  get disposed(): boolean {
+    return this.kernels === null;
+  }
+
+  /** Drops the instance and its memory (reclaimed once nothing else references them). */
+  dispose(): void {
+    this.kernels = null;
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.k.memory.buffer;
   }
 
   /** Byte offsets of regions of the given sizes (each 16-byte aligned), memory grown to hold them. */
@@ -45,7 +87,7 @@ export class Engine {
     return { offsets, end: p };
   }
 
-  /** Grows memory to at least `bytes`, once, with a clear error when wasm32 cannot hold it. */
+  /** Grows memory to at least `bytes`, with a clear error when wasm32 cannot hold it. */
   ensure(bytes: number): void {
     const mem = this.k.memory;
     if (bytes > MAX_BYTES) {
@@ -62,10 +104,12 @@ export class Engine {
   }
 
   f32(byteOffset: number, length: number): Float32Array {
-    return new Float32Array(this.k.memory.buffer, byteOffset, length);
+    return new Float32Array(this.buffer, byteOffset, length);
   }
 
+  /** Copies src into memory at byteOffset (skipped when src already is that view). */
   write(byteOffset: number, src: Float32Array): void {
+    if (src.buffer === this.buffer && src.byteOffset === byteOffset) return;
     this.f32(byteOffset, src.length).set(src);
   }
 

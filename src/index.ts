@@ -5,10 +5,11 @@ import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm/bytes.generated.js
 
 export type * from './types.js';
 export { buildSupport } from './loader.js';
+export { nystromAttentionRow } from './factors.js';
 
 const api = makeApi(bytesSource((b) => base64ToBytes(b === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64)));
 
 export const {
   init, activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention, createMatmul,
+  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release,
 } = api;

@@ -4,6 +4,8 @@ export type Style = 'authors' | 'hf' | 'lucidrains';
 export type PinvInit = 'original' | 'exact' | 'abs_rowcol' | 'paper';
 /** What to do when landmarks does not divide seqLen. */
 export type Remainder = 'pad' | 'uneven' | 'error';
+/** Memory order of q, k, v and the attention output: [batch, heads, seqLen, headDim] or [batch, seqLen, heads, headDim]. */
+export type Layout = 'bhnd' | 'bnhd';
 /** The wasm build that runs: plain 128-bit SIMD, or relaxed SIMD (fused multiply-add). */
 export type BuildName = 'simd' | 'relaxed';
 
@@ -21,6 +23,13 @@ export interface SoftmaxAttentionOptions {
   style?: Style;
   /** Where to write the result (batch·heads·seqLen·headDim floats). */
   out?: Float32Array;
+  /**
+   * 'bhnd' (default): q, k, v and the output are [batch, heads, seqLen, headDim] row-major.
+   * 'bnhd': [batch, seqLen, heads, headDim] — what x·Wᵀ reshaped to (B, n, H, d) is before
+   * transpose(1, 2) — read and written in place, with the same numbers. `shape` stays
+   * [batch, heads, seqLen, headDim]; attention matrices and factors are always [batch, heads, …].
+   */
+  layout?: Layout;
 }
 
 export interface NystromAttentionOptions extends SoftmaxAttentionOptions {
@@ -45,6 +54,7 @@ export interface PlanOptions extends NystromAttentionOptions {
 export interface AttentionPlan {
   readonly shape: readonly [number, number, number, number];
   readonly build: BuildName;
+  readonly layout: Layout;
   /** Runs attention; q, k, v may be the plan's own views (zero copy) or any Float32Array of the right length. */
   run(q: Float32Array, k: Float32Array, v: Float32Array, out?: Float32Array): Float32Array;
   /** Runs on what the caller wrote into inputs.q / .k / .v; the result is in output (valid until the next run). */
@@ -57,8 +67,33 @@ export interface AttentionPlan {
   setMask(mask: MaskLike | undefined): void;
   /** Peak linear-memory bytes this plan uses. */
   readonly memoryBytes: number;
-  /** Frees the plan's instance; later calls throw. */
+  /** Releases the plan's instance and memory; later use throws an Error with code 'ERR_DISPOSED'. */
   dispose(): void;
+}
+
+/**
+ * The factors of Nyström attention, per head: kernel1·pinv·kernel3 is the attention matrix over
+ * the `rows` positions the algorithm ran on; restricted to rows and columns pad.. it is what
+ * nystromAttentionMatrix returns. On the exact path (authors/hf with landmarks equal to `rows`)
+ * kernel1 is the exact softmax and pinv and kernel3 are identities.
+ */
+export interface NystromFactors {
+  /** [batch, heads, rows, landmarks] */
+  readonly kernel1: Float32Array;
+  /** [batch, heads, landmarks, landmarks]: the iterative pseudo-inverse Z of kernel 2 */
+  readonly pinv: Float32Array;
+  /** [batch, heads, landmarks, rows] */
+  readonly kernel3: Float32Array;
+  /** n': the length the algorithm ran on (seqLen + pad). */
+  readonly rows: number;
+  /** Padding rows in front: token i is row pad + i of kernel1 and column pad + i of kernel3. */
+  readonly pad: number;
+  /** m as run (equal to rows on the exact path). */
+  readonly landmarks: number;
+  /** Whether the call took the exact path. */
+  readonly exact: boolean;
+  /** [batch, heads, seqLen, headDim] of the call. */
+  readonly shape: readonly [number, number, number, number];
 }
 
 export interface MatmulPlanOptions {
@@ -82,4 +117,6 @@ export interface MatmulPlan {
   run(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array;
   /** Multiplies the plan's own a and b; returns the view c (valid until the next run). */
   runInPlace(): Float32Array;
+  /** Releases the plan's instance and memory; later use throws an Error with code 'ERR_DISPOSED'. */
+  dispose(): void;
 }

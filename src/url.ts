@@ -6,6 +6,7 @@ import type { BuildName } from './types.js';
 
 export type * from './types.js';
 export { buildSupport } from './loader.js';
+export { nystromAttentionRow } from './factors.js';
 
 const compiled: Partial<Record<BuildName, WebAssembly.Module>> = {};
 let urlOverride: string | URL | undefined;
@@ -58,5 +59,5 @@ export async function init(opts: { url?: string | URL; build?: BuildName } = {})
 
 export const {
   activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, matmul, matmulTransposed, createAttention, createMatmul,
+  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release,
 } = api;

@@ -2,16 +2,14 @@
 // TypeError for a wrong type or an unknown option string, RangeError for a value out of range
 // (lengths, dims, counts, mask values). Messages name what was expected and what came.
 import { describe } from './loader.js';
-import type { NystromAttentionOptions, PinvInit, Remainder, SoftmaxAttentionOptions, Style } from './types.js';
-
-export const STYLES: readonly Style[] = ['authors', 'hf', 'lucidrains'];
-export const PINV_INITS: readonly PinvInit[] = ['original', 'exact', 'abs_rowcol', 'paper'];
-export const REMAINDERS: readonly Remainder[] = ['pad', 'uneven', 'error'];
+import type { NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
+import { INIT, LAYOUT, REMAINDER, STYLE } from './abi.generated.js';
 
 /** A call's checked options, in the codes the kernels take. */
 export interface Checked {
   B: number; H: number; n: number; d: number;
-  style: number; // index in STYLES
+  style: number; // code: index in STYLE (src/abi.generated.ts)
+  layout: number; // code: index in LAYOUT
   mask: Float32Array | null; // B·n, 0/1
   conv: Float32Array | null; // H·ks
   ks: number;
@@ -96,12 +94,13 @@ export function checkCommon(tensors: [unknown, string][], options: SoftmaxAttent
   const want = B * H * n * d;
   const what = `shape [${B}, ${H}, ${n}, ${d}]`;
   for (const [t, name] of tensors) checkLength(checkFloat32(t, name), want, name, what);
-  const style = checkEnum(options.style, 'options.style', STYLES, 'authors');
+  const style = checkEnum(options.style, 'options.style', STYLE, 'authors');
+  const layout = checkEnum(options.layout, 'options.layout', LAYOUT, 'bhnd');
   const mask = options.mask === undefined ? null : checkMask(options.mask, B, n);
   let conv: Float32Array | null = null;
   let ks = 0;
   if (options.convWeight !== undefined) ({ conv, ks } = checkConv(options.convWeight, H));
-  const c: Checked = { B, H, n, d, style, mask, conv, ks, m: 0, iters: 0, init: 0, remainder: 0, out: undefined };
+  const c: Checked = { B, H, n, d, style, layout, mask, conv, ks, m: 0, iters: 0, init: 0, remainder: 0, out: undefined };
   if (options.out !== undefined) {
     const out = checkFloat32(options.out, 'options.out');
     checkLength(out, outLength(c), 'options.out', what);
@@ -114,8 +113,8 @@ export function checkCommon(tensors: [unknown, string][], options: SoftmaxAttent
 export function checkNystrom(c: Checked, options: NystromAttentionOptions): Checked {
   c.m = options.landmarks === undefined ? 64 : checkInt(options.landmarks, 'options.landmarks', 1);
   c.iters = options.pinvIterations === undefined ? 6 : checkInt(options.pinvIterations, 'options.pinvIterations', 0);
-  c.init = checkEnum(options.pinvInit, 'options.pinvInit', PINV_INITS, c.style === 2 ? 'abs_rowcol' : 'original');
-  c.remainder = checkEnum(options.remainder, 'options.remainder', REMAINDERS, 'pad');
+  c.init = checkEnum(options.pinvInit, 'options.pinvInit', INIT, c.style === 2 ? 'abs_rowcol' : 'original');
+  c.remainder = checkEnum(options.remainder, 'options.remainder', REMAINDER, 'pad');
   if (c.remainder === 2 && c.n % c.m !== 0) {
     throw new RangeError(`remainder 'error': landmarks (${c.m}) must divide seqLen (${c.n}); use remainder 'pad' or 'uneven'`);
   }

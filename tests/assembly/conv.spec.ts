@@ -3,7 +3,7 @@
 // v, keep and w sit between NaN sentinels (a read outside their ranges poisons a result); out sits
 // between sentinels (a write outside n×d is seen).
 import { convResidualAdd } from "../../assembly/conv";
-import { allocF, allocGuarded, inner, guardDamage, rnd, rnd01, reseed, getF, setF, str } from "./helpers.include";
+import { allocF, allocGuarded, inner, guardDamage, rnd, rnd01, reseed, getF, setF, str, isSentinel } from "./helpers.include";
 
 const KS: i32[] = [1, 3, 5, 7];
 const NS: i32[] = [1, 2, 3, 5, 17];
@@ -27,7 +27,7 @@ function runCase(n: i32, d: i32, ks: i32, keepMode: i32): i32 {
   const out0 = allocF(n * d);
   memory.copy(out0, out, <usize>(n * d) << 2);
 
-  convResidualAdd(v, n, d, w, ks, keep, out);
+  convResidualAdd(v, d, n, d, w, ks, keep, out, d, 0, n);
 
   let bad = 0;
   const half = ks >> 1;
@@ -99,12 +99,47 @@ describe("convResidualAdd", () => {
     setF(w, 0, 1);
     for (let i = 0; i < n; i++) setF(keep, i, i % 3 == 0 ? <f32>0 : <f32>1);
     for (let i = 0; i < n * d; i++) { setF(v, i, rnd()); setF(out, i, 0); }
-    convResidualAdd(v, n, d, w, 1, keep, out);
+    convResidualAdd(v, d, n, d, w, 1, keep, out, d, 0, n);
     let bad = 0;
     for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) {
       if (getF(out, i * d + c) != (i % 3 == 0 ? <f32>0 : getF(v, i * d + c))) bad++;
     }
     expect<i32>(bad).toBe(0);
     heap.free(keep); heap.free(w); heap.free(out); heap.free(v);
+  });
+});
+
+describe("convResidualAdd with row strides and row ranges", () => {
+  it("strided v and out, rows in three ranges, give the same bits as contiguous rows in one call", () => {
+    reseed(78);
+    let bad = 0;
+    const CASES: i32[][] = [[9, 6, 3], [40, 7, 65], [33, 4, 5], [5, 1, 9]];
+    for (let ci = 0; ci < CASES.length; ci++) {
+      const n = CASES[ci][0], d = CASES[ci][1], ks = CASES[ci][2];
+      const ldv = 2 * d + 3, ldo = 3 * d;
+      const v = allocF(n * d), out = allocF(n * d), w = allocF(ks), keep = allocF(n);
+      const vsBuf = allocGuarded(n * ldv), vs = inner(vsBuf), osBuf = allocGuarded(n * ldo), os = inner(osBuf);
+      for (let t = 0; t < ks; t++) setF(w, t, rnd());
+      for (let i = 0; i < n; i++) {
+        setF(keep, i, rnd01() < 0.3 ? <f32>0 : <f32>1);
+        for (let c = 0; c < d; c++) {
+          const a = rnd(), o = rnd();
+          setF(v, i * d + c, a); setF(vs, i * ldv + c, a);
+          setF(out, i * d + c, o); setF(os, i * ldo + c, o);
+        }
+      }
+      convResidualAdd(v, d, n, d, w, ks, keep, out, d, 0, n);
+      const r1 = n / 3, r2 = (2 * n) / 3;
+      convResidualAdd(vs, ldv, n, d, w, ks, keep, os, ldo, 0, r1);
+      convResidualAdd(vs, ldv, n, d, w, ks, keep, os, ldo, r1, r2);
+      convResidualAdd(vs, ldv, n, d, w, ks, keep, os, ldo, r2, n);
+      for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) {
+        if (reinterpret<u32>(getF(out, i * d + c)) != reinterpret<u32>(getF(os, i * ldo + c))) bad++;
+      }
+      // The stride padding of out keeps its sentinels: nothing outside the n×d block is written.
+      for (let i = 0; i < n; i++) for (let c = d; c < ldo; c++) if (!isSentinel(os + (<usize>(i * ldo + c) << 2))) bad++;
+      bad += guardDamage(osBuf, n * ldo) + guardDamage(vsBuf, n * ldv);
+    }
+    expect<i32>(bad).toBe(0);
   });
 });

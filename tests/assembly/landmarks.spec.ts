@@ -5,7 +5,7 @@
 // counts sit between sentinels, so a write past m rows (or m counts) is seen.
 import { segmentMeans, segmentStart } from "../../assembly/landmarks";
 import {
-  allocGuarded, inner, guardDamage, rnd, rnd01, reseed, getF, setF, str,
+  allocF, allocGuarded, inner, guardDamage, rnd, rnd01, reseed, getF, setF, str,
 } from "./helpers.include";
 
 const NS: i32[] = [1, 2, 3, 5, 7, 8, 16, 17, 33, 64, 65, 130];
@@ -40,7 +40,7 @@ function runCase(n: i32, d: i32, m: i32, uneven: i32, wmode: i32, eps: f32, with
   let cBuf: usize = 0, counts: usize = 0;
   if (withCounts) { cBuf = allocGuarded(m); counts = inner(cBuf); }
 
-  segmentMeans(x, n, d, m, uneven, 0, 1, w, w ? 1 : 0, eps, dst, counts);
+  segmentMeans(x, d, n, d, m, uneven, 0, 1, w, w ? 1 : 0, eps, dst, counts, 0, m);
 
   let bad = 0;
   let start = 0;
@@ -147,7 +147,7 @@ function runPadCase(n: i32, pad: i32, d: i32, m: i32, uneven: i32, scale: f32, w
   const dBuf = allocGuarded(m * d), dst = inner(dBuf);
   const cBuf = allocGuarded(m), counts = inner(cBuf);
   const eps: f32 = 1e-8;
-  segmentMeans(x, n, d, m, uneven, pad, scale, w, maskedMean, eps, dst, counts);
+  segmentMeans(x, d, n, d, m, uneven, pad, scale, w, maskedMean, eps, dst, counts, 0, m);
   let bad = 0, start = 0;
   for (let j = 0; j < m; j++) {
     const len = segLen(j, np, m, uneven);
@@ -234,7 +234,7 @@ describe("segmentMeans", () => {
       setF(w, i, wi);
       for (let c = 0; c < d; c++) setF(x, i * d + c, <f32>(i + 1) * wi);
     }
-    segmentMeans(x, n, d, m, 0, 0, 1, w, 1, 1e-8, dst, counts);
+    segmentMeans(x, d, n, d, m, 0, 0, 1, w, 1, 1e-8, dst, counts, 0, m);
     let bad = 0;
     for (let c = 0; c < d; c++) {
       if (getF(dst, d + c) != 0) bad++;
@@ -264,7 +264,7 @@ describe("segmentMeans", () => {
           // Column c holds one constant: dyadic ones (sums exact) in even columns, arbitrary ones in odd.
           for (let c = 0; c < d; c++) col[c] = c % 2 == 0 ? <f32>(c - 8) * 0.375 : rnd() * 10;
           for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) setF(x, i * d + c, col[c]);
-          segmentMeans(x, n, d, m, u, 0, 1, 0, 0, 0, dst, 0);
+          segmentMeans(x, d, n, d, m, u, 0, 1, 0, 0, 0, dst, 0, 0, m);
           for (let j = 0; j < m; j++) {
             const len = segLen(j, n, m, u);
             for (let c = 0; c < d; c++) {
@@ -289,5 +289,34 @@ describe("segmentMeans", () => {
     expect<i32>(inexact).toBe(0, "dyadic constants are exact");
     expect<i32>(outside).toBe(0, "arbitrary constants within the rounding bound of an f32 sum");
     trace("landmarks: worst error / (Σ|x|/div), worst ulps of constant means", 2, worstScaledErr, <f64>worstUlps);
+  });
+});
+
+describe("segmentMeans with a row stride and segment ranges", () => {
+  it("rows ld > d apart, computed in two ranges, give the same bits as contiguous rows in one call", () => {
+    reseed(77);
+    let bad = 0;
+    const CASES: i32[][] = [[50, 7, 8, 0, 6], [64, 5, 16, 0, 0], [37, 4, 5, 1, 0], [10, 13, 3, 1, 2]];
+    for (let ci = 0; ci < CASES.length; ci++) {
+      const n = CASES[ci][0], d = CASES[ci][1], m = CASES[ci][2], uneven = CASES[ci][3], pad = CASES[ci][4];
+      const ld = d * 3 + 1;
+      const xc = allocF(n * d), xsBuf = allocGuarded(n * ld), xs = inner(xsBuf);
+      const w = allocF(n);
+      for (let i = 0; i < n; i++) {
+        setF(w, i, rnd01() < 0.3 ? <f32>0 : <f32>1);
+        for (let c = 0; c < d; c++) { const v = rnd(); setF(xc, i * d + c, v); setF(xs, i * ld + c, v); }
+      }
+      for (let mm = 0; mm < 2; mm++) {
+        const a = allocF(m * d), b = allocF(m * d), ca = allocF(m), cb = allocF(m);
+        segmentMeans(xc, d, n, d, m, uneven, pad, 0.5, w, mm, 1e-8, a, ca, 0, m);
+        const half = m / 2;
+        segmentMeans(xs, ld, n, d, m, uneven, pad, 0.5, w, mm, 1e-8, b, cb, 0, half);
+        segmentMeans(xs, ld, n, d, m, uneven, pad, 0.5, w, mm, 1e-8, b, cb, half, m);
+        for (let i = 0; i < m * d; i++) if (reinterpret<u32>(getF(a, i)) != reinterpret<u32>(getF(b, i))) bad++;
+        for (let j = 0; j < m; j++) if (getF(ca, j) != getF(cb, j)) bad++;
+      }
+      bad += guardDamage(xsBuf, n * ld);
+    }
+    expect<i32>(bad).toBe(0);
   });
 });

@@ -1,0 +1,142 @@
+// Attention on an engine: the memory of one call (tensors, then the context record with the
+// shared workspace and one thread's scratch, src/plan.ts), the kernel call, and the three outputs
+// over the same core — attention (P·V), attention matrices, Nyström factors — plus reusable plans.
+import type { Engine } from './engine.js';
+import { disposedError } from './errors.js';
+import { planCall, regionAddress, scratchBytes, sharedBytes, writeContext, type CallPlan, type Kind, type Mode } from './plan.js';
+import { checkFloat32, checkLength, checkMask, type Checked } from './validate.js';
+import type { AttentionPlan, NystromFactors } from './types.js';
+
+/** Addresses of one call's regions in an engine's memory. */
+export interface CallMemory {
+  q: number; k: number; v: number; out: number; mask: number; conv: number; ctx: number;
+  end: number;
+  plan: CallPlan;
+}
+
+/** Floats of the output of a mode: [B,H,n,d] (attention), [B,H,n,n] (matrix), none (factors: regions). */
+function outFloats(c: Checked, mode: Mode): number {
+  return mode === 'attention' ? c.B * c.H * c.n * c.d : mode === 'matrix' ? c.B * c.H * c.n * c.n : 0;
+}
+
+/** Lays out (and grows memory for) one call of `kind` in `mode`. */
+export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode): CallMemory {
+  const plan = planCall(kind, c, mode);
+  const t = c.B * c.H * c.n * c.d * 4;
+  const { offsets: [q, k, v, out, mask, conv, ctx], end } = e.layout([
+    t, t, mode === 'attention' ? t : 0, outFloats(c, mode) * 4, c.B * c.n * 4, c.H * c.ks * 4,
+    sharedBytes(plan) + scratchBytes(plan), // one thread
+  ]);
+  return { q, k, v, out, mask, conv, ctx, end, plan };
+}
+
+/** Checks the inputs in memory are finite, writes mask, conv and the context, runs the call. */
+export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
+  const count = c.B * c.H * c.n * c.d;
+  e.checkFinite(M.q, count, 'q');
+  e.checkFinite(M.k, count, 'k');
+  if (M.plan.mode === 'attention') e.checkFinite(M.v, count, 'v');
+  if (c.mask) e.write(M.mask, c.mask);
+  if (c.conv) e.write(M.conv, c.conv);
+  writeContext(e.buffer, M.ctx, kind, c, M.plan, M, c.layout === 1);
+  e.k.attention(M.ctx);
+}
+
+/** Copies q, k (and v) into their regions; sources that are other views of this memory are read first. */
+export function writeInputs(e: Engine, M: CallMemory, inputs: [Float32Array, number][]): void {
+  const mem = e.buffer;
+  const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
+  for (const [src, at] of staged) e.write(at, src);
+}
+
+/** The factors of a call that ran in factors mode, copied out of wasm memory. */
+export function readFactors(e: Engine, c: Checked, M: CallMemory): NystromFactors {
+  const { pad, np, exact } = M.plan.geo;
+  const m = exact ? np : c.m;
+  const BH = c.B * c.H;
+  const mem = e.buffer;
+  const copy = (name: 'F1' | 'Z' | 'F3', floats: number) => e.f32(regionAddress(mem, M.ctx, name), floats).slice();
+  return {
+    kernel1: copy('F1', BH * np * m),
+    pinv: copy('Z', BH * m * m),
+    kernel3: copy('F3', BH * m * np),
+    rows: np,
+    pad,
+    landmarks: m,
+    exact,
+    shape: [c.B, c.H, c.n, c.d],
+  };
+}
+
+/** One call with the inputs copied in and the output copied out (attention or matrix mode). */
+export function runOnce(e: Engine, kind: Kind, c: Checked, mode: Mode, q: Float32Array, k: Float32Array, v: Float32Array | undefined): Float32Array {
+  const M = layoutCall(e, kind, c, mode);
+  writeInputs(e, M, v ? [[q, M.q], [k, M.k], [v, M.v]] : [[q, M.q], [k, M.k]]);
+  compute(e, kind, c, M);
+  const len = outFloats(c, mode);
+  const result = c.out ?? new Float32Array(len);
+  result.set(e.f32(M.out, len));
+  return result;
+}
+
+/** The Nyström factors of one call. */
+export function factorsOnce(e: Engine, c: Checked, q: Float32Array, k: Float32Array): NystromFactors {
+  const M = layoutCall(e, 'nystrom', c, 'factors');
+  writeInputs(e, M, [[q, M.q], [k, M.k]]);
+  compute(e, 'nystrom', c, M);
+  return readFactors(e, c, M);
+}
+
+/** A plan: one engine laid out once for one shape and options; disposing it drops the engine. */
+export function attentionPlan(engine: Engine, kind: Kind, c: Checked): AttentionPlan {
+  let e: Engine | null = engine;
+  const M = layoutCall(engine, kind, c, 'attention');
+  const len = c.B * c.H * c.n * c.d;
+  let inputs: AttentionPlan['inputs'] | null = { q: engine.f32(M.q, len), k: engine.f32(M.k, len), v: engine.f32(M.v, len) };
+  let output: Float32Array | null = engine.f32(M.out, len);
+  const shape = [c.B, c.H, c.n, c.d] as const;
+  const live = (): Engine => {
+    if (!e) throw disposedError('this attention plan');
+    return e;
+  };
+  return {
+    shape,
+    build: engine.build,
+    layout: c.layout === 1 ? 'bnhd' : 'bhnd',
+    memoryBytes: M.end,
+    get inputs() {
+      live();
+      return inputs!;
+    },
+    get output() {
+      live();
+      return output!;
+    },
+    run(q, k, v, out) {
+      const en = live();
+      const what = `the plan's shape [${shape.join(', ')}]`;
+      for (const [t, name] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) checkLength(checkFloat32(t, name), len, name, what);
+      if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
+      writeInputs(en, M, [[q, M.q], [k, M.k], [v, M.v]]);
+      compute(en, kind, c, M);
+      const result = out ?? new Float32Array(len);
+      result.set(output!);
+      return result;
+    },
+    runInPlace() {
+      compute(live(), kind, c, M);
+      return output!;
+    },
+    setMask(mask) {
+      live();
+      // Checked in full before it replaces the old one (the mask region is always laid out).
+      c.mask = mask === undefined ? null : checkMask(mask, c.B, c.n);
+    },
+    dispose() {
+      e?.dispose();
+      e = null;
+      inputs = null;
+      output = null;
+    },
+  };
+}

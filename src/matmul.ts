@@ -1,0 +1,76 @@
+// Matmul on an engine: C[M×N] = A[M×K]·op(B), the one-shot functions and plans over one path.
+import type { Engine } from './engine.js';
+import { disposedError } from './errors.js';
+import { gemmWorkBytes } from './plan.js';
+import { checkFloat32, checkInt, checkLength } from './validate.js';
+import type { MatmulPlan } from './types.js';
+
+export function matmulDims(name: string, m: unknown, k: unknown, n: unknown): [number, number, number] {
+  return [checkInt(m, `${name}: m`, 1), checkInt(k, `${name}: k`, 1), checkInt(n, `${name}: n`, 1)];
+}
+
+export function checkOperands(name: string, M: number, K: number, N: number, transB: boolean, a: unknown, b: unknown, out: unknown): void {
+  checkLength(checkFloat32(a, `${name}: a`), M * K, `${name}: a`, `m×k = ${M}×${K}`);
+  checkLength(checkFloat32(b, `${name}: b`), K * N, `${name}: b`, transB ? `n×k = ${N}×${K}` : `k×n = ${K}×${N}`);
+  if (out !== undefined) checkLength(checkFloat32(out, `${name}: out`), M * N, `${name}: out`, `m×n = ${M}×${N}`);
+}
+
+/** One matmul shape laid out on an engine: A, B, C and the packing scratch. */
+export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean) {
+  const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)]);
+  return {
+    pa, pb, pc, end,
+    /** Copies a and b in (sources that are views of this memory are read before anything is written),
+     *  checks them, multiplies; returns the C view, or a copy in `out` / a new array. */
+    run(a: Float32Array, b: Float32Array, out: Float32Array | undefined, copyOut: boolean): Float32Array {
+      const mem = e.buffer;
+      const sa = a.buffer === mem && a.byteOffset !== pa ? a.slice() : a;
+      const sb = b.buffer === mem && b.byteOffset !== pb ? b.slice() : b;
+      e.write(pa, sa);
+      e.write(pb, sb);
+      e.checkFinite(pa, M * K, `${name}: a`);
+      e.checkFinite(pb, K * N, `${name}: b`);
+      e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
+      const c = e.f32(pc, M * N);
+      if (!copyOut) return c;
+      const result = out ?? new Float32Array(M * N);
+      result.set(c);
+      return result;
+    },
+  };
+}
+
+/** A matmul plan on its own engine; disposing it drops the engine. */
+export function matmulPlan(engine: Engine, M: number, K: number, N: number, transB: boolean): MatmulPlan {
+  let e: Engine | null = engine;
+  const mm = matmulOn(engine, 'matmul plan', M, K, N, transB);
+  let views: { a: Float32Array; b: Float32Array; c: Float32Array } | null = {
+    a: engine.f32(mm.pa, M * K), b: engine.f32(mm.pb, K * N), c: engine.f32(mm.pc, M * N),
+  };
+  const live = () => {
+    if (!e) throw disposedError('this matmul plan');
+    return views!;
+  };
+  return {
+    build: engine.build,
+    memoryBytes: mm.end,
+    get a() { return live().a; },
+    get b() { return live().b; },
+    get c() { return live().c; },
+    run(x, y, out) {
+      live();
+      checkOperands('matmul plan', M, K, N, transB, x, y, out);
+      return mm.run(x, y, out, true);
+    },
+    runInPlace() {
+      const v = live();
+      mm.run(v.a, v.b, undefined, false);
+      return v.c;
+    },
+    dispose() {
+      e?.dispose();
+      e = null;
+      views = null;
+    },
+  };
+}

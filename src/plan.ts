@@ -1,0 +1,175 @@
+// Memory planning, in JS numbers (exact to 2^53, so sizes past 4 GiB are computed, not wrapped):
+// the bytes of every region a call needs — its tensors, the shared workspace and each thread's
+// scratch — and the context record that tells the kernels where they are (field offsets from the
+// generated interface, src/abi.generated.ts). The kernels allocate nothing and size nothing.
+import { CONSTS, CTX, CTX_BYTES, MODE } from './abi.generated.js';
+import type { Checked } from './validate.js';
+
+export type Mode = (typeof MODE)[number];
+export type Kind = 'nystrom' | 'softmax';
+
+const align16 = (x: number) => Math.ceil(x / 16) * 16;
+const f32s = (count: number) => align16(count * 4);
+
+// gemm's blocking (assembly/gemm.ts: KC_MAX, A_BLOCK_BYTES, MC_MAX); a host test checks
+// gemmWorkBytes against the module's own over a grid.
+const KC_MAX = 4096;
+const A_BLOCK_BYTES = 256 << 10;
+const MC_MAX = 64;
+
+/** Bytes of gemm's `work` for an N×K op(B): ⌈N/8⌉ panels of K·8 floats plus one packed A block. */
+export function gemmWorkBytes(N: number, K: number): number {
+  if (N <= 0 || K <= 0) return 0;
+  const nkb = Math.ceil(K / KC_MAX);
+  const kc = Math.ceil(K / nkb);
+  const mc = Math.max(4, Math.min(MC_MAX, Math.floor(A_BLOCK_BYTES / (kc * 4)) & ~3));
+  return Math.ceil(N / 8) * K * 32 + mc * kc * 4;
+}
+
+/** Bytes of pinvIterate's `work`: three m×m matrices and gemm scratch. */
+export function pinvWorkBytes(m: number): number {
+  return 3 * f32s(m * m) + gemmWorkBytes(m, m);
+}
+
+/** Rows of zero padding in front (remainder 'pad') so that m divides n + pad. */
+export function padRows(n: number, m: number, remainder: number): number {
+  return remainder === 0 ? (m - (n % m)) % m : 0;
+}
+
+/** The call's geometry: padded length, and whether it runs exact attention. */
+export interface Geometry {
+  pad: number;
+  np: number;
+  exact: boolean;
+}
+
+export function geometry(kind: Kind, c: Checked): Geometry {
+  if (kind === 'softmax') return { pad: 0, np: c.n, exact: true };
+  const pad = padRows(c.n, c.m, c.remainder);
+  // Authors and hf run exact attention when m equals the length the algorithm runs on.
+  return { pad, np: c.n + pad, exact: c.style !== 2 && c.m === c.n + pad };
+}
+
+/** A region name → bytes list; zero-size regions get an address but no memory. */
+export type Regions = [name: string, bytes: number][];
+
+/** The shared workspace and the per-thread scratch of one call (context field names). */
+export interface CallPlan {
+  geo: Geometry;
+  mode: Mode;
+  /** Shared regions (context fields), in order. */
+  shared: Regions;
+  /** One thread's scratch slots (context fields T_*), in order. */
+  scratch: Regions;
+}
+
+export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
+  const geo = geometry(kind, c);
+  const { B, H, n, d, m } = c;
+  const BH = B * H;
+  const { np } = geo;
+  const shared: Regions = [['KEEP', f32s(B * np)], ['BIAS', f32s(B * np)]];
+  let scratch: Regions;
+  if (geo.exact) {
+    scratch = [
+      ['T_S', f32s(CONSTS.EXACT_ROWS * np)],
+      ['T_PACK_KT', gemmWorkBytes(n, d)],
+      ['T_PACK_V', mode === 'attention' ? gemmWorkBytes(d, n) : 0],
+    ];
+    if (mode === 'factors') {
+      // kernel 1 is the exact softmax [np, np]; Z and kernel 3 the identity (m == np).
+      shared.push(['F1', f32s(BH * np * np)], ['Z', f32s(BH * np * np)], ['F3', f32s(BH * np * np)]);
+    }
+  } else {
+    // (lucidrains always gets its mask counts: a plan's mask may be set after it is laid out.)
+    const lucid = c.style === 2;
+    const attention = mode === 'attention';
+    shared.push(
+      ['LMCOUNT', lucid ? f32s(BH * m) : 0],
+      ['QL', f32s(BH * m * d)],
+      ['KL', f32s(BH * m * d)],
+      ['K2', f32s(BH * m * m)],
+      ['STATS', f32s(BH * CONSTS.STATS)],
+      ['Z', f32s(BH * m * m)],
+      ['K3V', attention ? f32s(BH * m * d) : 0],
+      ['F1', attention ? 0 : f32s(BH * np * m)],
+      ['F3', attention ? 0 : f32s(BH * m * np)],
+    );
+    const rows = Math.min(CONSTS.ROW_BLOCK, n);
+    let gemm = Math.max(gemmWorkBytes(m, d), gemmWorkBytes(n, d)); // k1, k2 (B = K~ᵀ); k3 (B = Kᵀ)
+    if (attention) gemm = Math.max(gemm, gemmWorkBytes(d, n), gemmWorkBytes(m, m), gemmWorkBytes(d, m)); // k3·V, k1·Z, W·(k3V)
+    if (mode === 'matrix') gemm = Math.max(gemm, gemmWorkBytes(m, m), gemmWorkBytes(n, m)); // k1·Z, W·k3
+    scratch = [
+      ['T_K1', attention ? f32s(rows * m) : 0],
+      ['T_W', mode === 'factors' ? 0 : f32s(rows * m)],
+      ['T_K3', attention ? f32s(m * np) : 0],
+      ['T_PINV', pinvWorkBytes(m)],
+      ['T_GEMM', align16(gemm)],
+    ];
+  }
+  return { geo, mode, shared, scratch };
+}
+
+/** Bytes of one thread's scratch. */
+export function scratchBytes(p: CallPlan): number {
+  return p.scratch.reduce((s, [, b]) => s + align16(b), 0);
+}
+
+/** Bytes of the shared workspace (the context record included). */
+export function sharedBytes(p: CallPlan): number {
+  return align16(CTX_BYTES) + p.shared.reduce((s, [, b]) => s + align16(b), 0);
+}
+
+/** Addresses of the tensors a call reads and writes. */
+export interface Tensors {
+  q: number; k: number; v: number; out: number; mask: number; conv: number;
+}
+
+/**
+ * Writes the context record at `ctx` (followed by the shared regions, then `threads` scratch
+ * blocks, as sized by sharedBytes + threads·scratchBytes).
+ */
+export function writeContext(mem: ArrayBuffer, ctx: number, kind: Kind, c: Checked, p: CallPlan, t: Tensors, bnhd: boolean): void {
+  const u = new Uint32Array(mem, ctx, CTX_BYTES / 4);
+  u.fill(0);
+  const set = (f: keyof typeof CTX, value: number) => {
+    u[CTX[f] / 4] = value;
+  };
+  const { B, H, n, d } = c;
+  const { geo } = p;
+  set('Q', t.q); set('K', t.k); set('V', t.v); set('OUT', t.out);
+  set('MASK', c.mask ? t.mask : 0);
+  set('CONV', c.conv && p.mode === 'attention' ? t.conv : 0);
+  set('KS', c.ks);
+  set('B', B); set('H', H); set('N', n); set('D', d);
+  set('M', geo.exact && kind === 'nystrom' ? geo.np : c.m);
+  set('ITERS', c.iters); set('INIT', c.init); set('STYLE', c.style);
+  set('UNEVEN', kind === 'nystrom' && c.remainder === 1 ? 1 : 0);
+  set('PAD', geo.pad); set('NP', geo.np); set('EXACT', geo.exact ? 1 : 0);
+  set('MODE', MODE.indexOf(p.mode));
+  // q, k, v: [B, H, n, d] or [B, n, H, d]; the attention output has the same layout; matrices [B, H, n, n].
+  const [sB, sH, ld] = bnhd ? [n * H * d, d, H * d] : [H * n * d, n * d, d];
+  set('S_B', sB); set('S_H', sH); set('LD', ld);
+  if (p.mode === 'matrix') {
+    set('O_B', H * n * n); set('O_H', n * n); set('O_LD', n);
+  } else {
+    set('O_B', sB); set('O_H', sH); set('O_LD', ld);
+  }
+  let a = ctx + align16(CTX_BYTES);
+  for (const [name, bytes] of p.shared) {
+    set(name as keyof typeof CTX, a);
+    a += align16(bytes);
+  }
+  set('SCRATCH', a);
+  set('SCRATCH_BYTES', scratchBytes(p));
+  let off = 0;
+  for (const [name, bytes] of p.scratch) {
+    set(name as keyof typeof CTX, off);
+    off += align16(bytes);
+  }
+}
+
+/** Address of a shared region (after writeContext). */
+export function regionAddress(mem: ArrayBuffer, ctx: number, name: keyof typeof CTX): number {
+  return new Uint32Array(mem, ctx, CTX_BYTES / 4)[CTX[name] / 4];
+}
