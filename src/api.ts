@@ -3,11 +3,30 @@
 // plans own an engine laid out once for their shape, so their views stay valid until dispose().
 // The ops live in attention.ts and matmul.ts; this file checks arguments and picks engines.
 import { Engine } from './engine.js';
-import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
+import { bestBuild, checkBuild, type ModuleSource } from './loader.js';
 import { attentionPlan, factorsOnce, runOnce } from './attention.js';
 import { checkOperands, matmulDims, matmulOn, matmulPlan } from './matmul.js';
-import { checkCommon, checkNystrom, type Checked } from './validate.js';
+import { COMMON_OPTIONS, NYSTROM_OPTIONS, PLAN_OPTIONS, checkCommon, checkNystrom, readOptions, type Checked } from './validate.js';
 import type { Kind } from './plan.js';
+import { typeError, describe } from './errors.js';
+
+/**
+ * One-shot engines keep their memory between calls up to this size (so repeated calls reuse it);
+ * after a call that grew one past it, that engine is released at once (so a server that once ran a
+ * huge call does not keep its memory). release() frees them at any time.
+ */
+export const RETAIN_BYTES = 256 * 2 ** 20;
+
+// Options each entry point takes. The attention calls all accept the Nyström options, so one options
+// object can serve nystromAttention and softmaxAttention (the exact calls ignore them).
+const ATTENTION_OPTIONS = [...COMMON_OPTIONS, ...NYSTROM_OPTIONS];
+const CREATE_ATTENTION_OPTIONS = [...ATTENTION_OPTIONS, ...PLAN_OPTIONS];
+const FACTOR_OPTIONS = ATTENTION_OPTIONS.filter((k) => k !== 'out'); // convWeight accepted and ignored, as by the matrix calls
+const CALL_OPTION_NAMES: Record<string, readonly string[]> = {
+  nystromAttention: ATTENTION_OPTIONS, softmaxAttention: ATTENTION_OPTIONS,
+  nystromAttentionMatrix: ATTENTION_OPTIONS, softmaxAttentionMatrix: ATTENTION_OPTIONS,
+  nystromAttentionFactors: FACTOR_OPTIONS, createAttention: CREATE_ATTENTION_OPTIONS,
+};
 import type {
   AttentionPlan, BuildName, MatmulPlan, MatmulPlanOptions, NystromAttentionOptions, NystromFactors, PlanOptions,
   SoftmaxAttentionOptions,
@@ -25,28 +44,46 @@ export function makeApi(source: ModuleSource) {
   }
 
   /** Checks options (and the named tensors); `outLength` sizes options.out. */
-  function check(kind: Kind, tensors: [unknown, string][], options: unknown, outLength: (c: Checked) => number): Checked {
-    const c = checkCommon(tensors, options as SoftmaxAttentionOptions, outLength);
-    return kind === 'nystrom' ? checkNystrom(c, options as NystromAttentionOptions) : c;
+  function check(call: string, kind: Kind, tensors: [unknown, string][], options: unknown, outLength: (c: Checked) => number): Checked {
+    const o = readOptions<Record<string, unknown>>(options, CALL_OPTION_NAMES[call], `${call} options`);
+    const c = checkCommon(tensors, o, outLength);
+    return kind === 'nystrom' ? checkNystrom(c, o) : c;
+  }
+
+  /** The retention policy of one-shot engines (RETAIN_BYTES). */
+  function settle(e: Engine): void {
+    if (e.disposed || e.buffer.byteLength <= RETAIN_BYTES) return;
+    e.dispose();
+    if (engines[e.build] === e) delete engines[e.build];
+  }
+
+  /** Runs a one-shot call on the shared engine of the current build, then applies the policy. */
+  function oneShot<T>(fn: (e: Engine) => T): T {
+    const e = engine();
+    try {
+      return fn(e);
+    } finally {
+      settle(e);
+    }
   }
   const attnLen = (c: Checked) => c.B * c.H * c.n * c.d;
   const matrixLen = (c: Checked) => c.B * c.H * c.n * c.n;
 
   function attention(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown): Float32Array {
-    const c = check(kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, attnLen);
-    return runOnce(engine(), kind, c, 'attention', q as Float32Array, k as Float32Array, v as Float32Array);
+    const c = check(`${kind}Attention`, kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, attnLen);
+    return oneShot((e) => runOnce(e, kind, c, 'attention', q as Float32Array, k as Float32Array, v as Float32Array));
   }
 
   function matrix(kind: Kind, q: unknown, k: unknown, options: unknown): Float32Array {
-    const c = check(kind, [[q, 'q'], [k, 'k']], options, matrixLen);
-    return runOnce(engine(), kind, c, 'matrix', q as Float32Array, k as Float32Array, undefined);
+    const c = check(`${kind}AttentionMatrix`, kind, [[q, 'q'], [k, 'k']], options, matrixLen);
+    return oneShot((e) => runOnce(e, kind, c, 'matrix', q as Float32Array, k as Float32Array, undefined));
   }
 
   function matmulImpl(transB: boolean, a: unknown, b: unknown, m: unknown, k: unknown, n: unknown, out?: unknown): Float32Array {
     const name = transB ? 'matmulTransposed' : 'matmul';
     const [M, K, N] = matmulDims(name, m, k, n);
     checkOperands(name, M, K, N, transB, a, b, out);
-    return matmulOn(engine(), name, M, K, N, transB).run(a as Float32Array, b as Float32Array, out as Float32Array | undefined, true);
+    return oneShot((e) => matmulOn(e, name, M, K, N, transB).run(a as Float32Array, b as Float32Array, out as Float32Array | undefined, true));
   }
 
   function planBuild(build: unknown): BuildName {
@@ -56,7 +93,8 @@ export function makeApi(source: ModuleSource) {
   return {
     /** Compiles (asynchronously where possible) the module of the chosen build ahead of the first call. */
     async init(opts: { build?: BuildName } = {}): Promise<BuildName> {
-      if (opts.build !== undefined) defaultBuild = checkBuild(opts.build);
+      const o = readOptions<{ build: BuildName }>(opts, ['build'], 'init options', false);
+      if (o.build !== undefined) defaultBuild = checkBuild(o.build);
       const b = current();
       await source.load(b);
       engine(b);
@@ -95,8 +133,8 @@ export function makeApi(source: ModuleSource) {
     },
     /** kernel 1, Z and kernel 3 of every head: the attention matrix in O(n·m) memory. */
     nystromAttentionFactors(q: Float32Array, k: Float32Array, options: Omit<NystromAttentionOptions, 'out' | 'convWeight'>): NystromFactors {
-      const c = check('nystrom', [[q, 'q'], [k, 'k']], { ...options, out: undefined, convWeight: undefined }, attnLen);
-      return factorsOnce(engine(), c, q, k);
+      const c = check('nystromAttentionFactors', 'nystrom', [[q, 'q'], [k, 'k']], options, attnLen);
+      return oneShot((e) => factorsOnce(e, c, q, k));
     },
     /** C[m×n] = A[m×k]·B[k×n], row-major. */
     matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array {
@@ -108,22 +146,22 @@ export function makeApi(source: ModuleSource) {
     },
     /** A matmul plan: memory laid out once for one shape, A/B/C views in wasm memory (zero copy). */
     createMatmul(options: MatmulPlanOptions): MatmulPlan {
-      if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object { m, k, n, transB? }, got ${describe(options)}`);
-      const [M, K, N] = matmulDims('options', options.m, options.k, options.n);
-      const transB = options.transB ?? false;
-      if (typeof transB !== 'boolean') throw new TypeError(`options.transB must be a boolean, got ${describe(transB)}`);
-      const build = planBuild(options.build);
+      const o = readOptions<MatmulPlanOptions>(options, ['m', 'k', 'n', 'transB', 'build'], 'createMatmul options');
+      const [M, K, N] = matmulDims('createMatmul options', o.m, o.k, o.n);
+      const transB = o.transB ?? false;
+      if (typeof transB !== 'boolean') throw typeError('ERR_OPTION', `options.transB must be a boolean, got ${describe(transB)}`);
+      const build = planBuild(o.build);
       return matmulPlan(new Engine(source.module(build), build), M, K, N, transB);
     },
     /** A reusable attention plan for one shape and one set of options. */
     createAttention(options: PlanOptions): AttentionPlan {
-      if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object with a shape, got ${describe(options)}`);
-      const kind = options.kind ?? 'nystrom';
-      if (kind !== 'nystrom' && kind !== 'softmax') throw new TypeError(`options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
-      const build = planBuild(options.build);
+      const o = readOptions<PlanOptions>(options, CREATE_ATTENTION_OPTIONS, 'createAttention options');
+      const kind = o.kind ?? 'nystrom';
+      if (kind !== 'nystrom' && kind !== 'softmax') throw typeError('ERR_OPTION', `options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
+      const build = planBuild(o.build);
       // The options are checked once here; q, k, v (and out) at every run.
-      const { out: _o, ...rest } = options;
-      const c = check(kind, [], rest, attnLen);
+      const { out: _o, kind: _k, build: _b, ...rest } = o;
+      const c = check('createAttention', kind, [], rest, attnLen);
       return attentionPlan(new Engine(source.module(build), build), kind, c);
     },
   };

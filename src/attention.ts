@@ -1,9 +1,11 @@
 // Attention on an engine: the memory of one call (tensors, then the context record with the
 // shared workspace and one thread's scratch, src/plan.ts), the kernel call, and the three outputs
 // over the same core — attention (P·V), attention matrices, Nyström factors — plus reusable plans.
-import type { Engine } from './engine.js';
+import { Engine } from './engine.js';
 import { disposedError } from './errors.js';
-import { planCall, regionAddress, scratchBytes, sharedBytes, writeContext, type CallPlan, type Kind, type Mode } from './plan.js';
+import {
+  memoryError, memoryLimit, planCall, regionAddress, scratchBytes, sharedBytes, writeContext, type CallPlan, type Kind, type Mode,
+} from './plan.js';
 import { checkFloat32, checkLength, checkMask, type Checked } from './validate.js';
 import type { AttentionPlan, NystromFactors } from './types.js';
 
@@ -19,14 +21,59 @@ function outFloats(c: Checked, mode: Mode): number {
   return mode === 'attention' ? c.B * c.H * c.n * c.d : mode === 'matrix' ? c.B * c.H * c.n * c.n : 0;
 }
 
-/** Lays out (and grows memory for) one call of `kind` in `mode`. */
-export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode): CallMemory {
+/** Region sizes of one call: q, k, v, out, mask, conv, then the context with workspace and one thread's scratch. */
+function callSizes(kind: Kind, c: Checked, mode: Mode): { plan: CallPlan; sizes: number[] } {
   const plan = planCall(kind, c, mode);
   const t = c.B * c.H * c.n * c.d * 4;
-  const { offsets: [q, k, v, out, mask, conv, ctx], end } = e.layout([
-    t, t, mode === 'attention' ? t : 0, outFloats(c, mode) * 4, c.B * c.n * 4, c.H * c.ks * 4,
-    sharedBytes(plan) + scratchBytes(plan), // one thread
-  ]);
+  return {
+    plan,
+    sizes: [t, t, mode === 'attention' ? t : 0, outFloats(c, mode) * 4, c.B * c.n * 4, c.H * c.ks * 4,
+      sharedBytes(plan) + scratchBytes(plan)],
+  };
+}
+
+/** Bytes of memory (from address 0) a call of this shape needs. */
+export function callBytes(base: number, kind: Kind, c: Checked, mode: Mode): number {
+  return Engine.offsets(base, callSizes(kind, c, mode).sizes).end;
+}
+
+/** The largest seqLen that fits the memory limit with everything else of the call unchanged (0: none). */
+export function largestSeqLen(base: number, kind: Kind, c: Checked, mode: Mode): number {
+  const fits = (n: number) => callBytes(base, kind, { ...c, n }, mode) <= memoryLimit();
+  if (!fits(1)) return 0;
+  let lo = 1, hi = c.n;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+const CALL_NAMES: Record<Mode, Record<Kind, string>> = {
+  attention: { nystrom: 'nystromAttention', softmax: 'softmaxAttention' },
+  matrix: { nystrom: 'nystromAttentionMatrix', softmax: 'softmaxAttentionMatrix' },
+  factors: { nystrom: 'nystromAttentionFactors', softmax: 'nystromAttentionFactors' },
+};
+
+/**
+ * Lays out (and grows memory for) one call of `kind` in `mode`. A call past the memory limit is
+ * refused before anything is grown or written, naming the bytes, the limit and the largest seqLen
+ * that fits.
+ */
+export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode): CallMemory {
+  const { plan, sizes } = callSizes(kind, c, mode);
+  const need = Engine.offsets(e.heapStart, sizes).end;
+  if (need > memoryLimit()) {
+    const { B, H, n, d, m } = c;
+    const what = `${CALL_NAMES[mode][kind]} with shape [${B}, ${H}, ${n}, ${d}]${kind === 'nystrom' ? `, landmarks ${m}` : ''}`;
+    const most = largestSeqLen(e.heapStart, kind, c, mode);
+    const dims = `batch ${B}, heads ${H}, headDim ${d}${kind === 'nystrom' ? `, landmarks ${m}` : ''}`;
+    throw memoryError(what, need, most > 0
+      ? `the longest sequence that fits with ${dims} is seqLen ${most}`
+      : `no seqLen fits with ${dims}${kind === 'nystrom' ? ' (fewer landmarks?)' : ''}`);
+  }
+  const { offsets: [q, k, v, out, mask, conv, ctx], end } = e.layout(sizes);
   return { q, k, v, out, mask, conv, ctx, end, plan };
 }
 

@@ -3,7 +3,8 @@
 // exports are checked once per module against the declared interface (src/abi.generated.ts).
 import { EXPORTS } from './abi.generated.js';
 import type { BuildName } from './types.js';
-import { disposedError } from './errors.js';
+import { disposedError, rangeError, stateError } from './errors.js';
+import { bytesText, memoryError, memoryLimit } from './plan.js';
 
 type Fn<N extends number> = N extends 0 ? () => number
   : N extends 1 ? (a: number) => number
@@ -17,8 +18,6 @@ export type Kernels = { memory: WebAssembly.Memory } & {
 };
 
 const PAGE = 65536;
-/** wasm32: 65536 pages of 64 KiB. */
-export const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
 const checked = new WeakSet<WebAssembly.Module>();
 
@@ -39,7 +38,7 @@ export function checkExports(module: WebAssembly.Module, exports: Record<string,
       problems.push(`export '${name}' takes ${typeof x === 'function' ? x.length : 'no'} parameters, declared ${arity}`);
     }
   }
-  if (problems.length) throw new Error(`nystrom-wasm: the wasm module does not match its declared interface: ${problems.join('; ')}`);
+  if (problems.length) throw stateError('ERR_LOAD', `nystrom-wasm: the wasm module does not match its declared interface: ${problems.join('; ')}`);
   if (declared === EXPORTS) checked.add(module);
 }
 
@@ -75,31 +74,40 @@ export class Engine {
     return this.k.memory.buffer;
   }
 
-  /** Byte offsets of regions of the given sizes (each 16-byte aligned), memory grown to hold them. */
-  layout(sizes: number[]): { offsets: number[]; end: number } {
-    let p = this.base;
+  /** The first address regions are laid out from. */
+  get heapStart(): number {
+    return this.base;
+  }
+
+  /** Byte offsets of regions of the given sizes (each 16-byte aligned) and their end. */
+  static offsets(base: number, sizes: number[]): { offsets: number[]; end: number } {
+    let p = base;
     const offsets = sizes.map((s) => {
       const o = p;
       p += Math.ceil(s / 16) * 16;
       return o;
     });
-    this.ensure(p);
     return { offsets, end: p };
   }
 
-  /** Grows memory to at least `bytes`, with a clear error when wasm32 cannot hold it. */
-  ensure(bytes: number): void {
+  /** Regions of the given sizes, memory grown to hold them (checked against the limit first). */
+  layout(sizes: number[], what = 'this call'): { offsets: number[]; end: number } {
+    const r = Engine.offsets(this.base, sizes);
+    this.ensure(r.end, what);
+    return r;
+  }
+
+  /** Grows memory to at least `bytes`; a RangeError (ERR_MEMORY) past the limit or when the engine refuses. */
+  ensure(bytes: number, what = 'this call'): void {
     const mem = this.k.memory;
-    if (bytes > MAX_BYTES) {
-      throw new RangeError(`this call needs ${bytes} bytes of wasm memory, more than the 4 GiB a wasm32 module can address`);
-    }
+    if (bytes > memoryLimit()) throw memoryError(what, bytes);
     const have = mem.buffer.byteLength;
     if (bytes <= have) return;
     const pages = Math.ceil((bytes - have) / PAGE);
     try {
       mem.grow(pages);
     } catch (e) {
-      throw new RangeError(`could not grow wasm memory to ${bytes} bytes (${(e as Error).message})`);
+      throw rangeError('ERR_MEMORY', `${what} needs ${bytesText(bytes)} of wasm memory, and the engine refused to grow it (${(e as Error).message})`);
     }
   }
 
@@ -118,7 +126,7 @@ export class Engine {
     const i = this.k.firstNonFinite(byteOffset, length);
     if (i >= 0) {
       const x = this.f32(byteOffset + i * 4, 1)[0];
-      throw new RangeError(`${name} must be finite, got ${x} at index ${i}`);
+      throw rangeError('ERR_NOT_FINITE', `${name} must be finite, got ${x} at index ${i}`);
     }
   }
 }

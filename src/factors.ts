@@ -1,11 +1,12 @@
 // Rows of an attention matrix from its Nyström factors, without forming the n×n matrix:
 // row i of head (b, h) is kernel1[pad + i] · Z · kernel3[:, pad + from .. pad + to), O(m² + m·(to − from)).
-import { describe } from './loader.js';
+import { describe, rangeError, typeError } from './errors.js';
+import { readOptions } from './validate.js';
 import type { NystromFactors } from './types.js';
 
 function checkIndex(x: unknown, name: string, lo: number, hi: number): number {
-  if (typeof x !== 'number') throw new TypeError(`${name} must be an integer in [${lo}, ${hi}], got ${describe(x)}`);
-  if (!Number.isInteger(x) || x < lo || x > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${x}`);
+  if (typeof x !== 'number') throw typeError('ERR_OPTION', `${name} must be an integer in [${lo}, ${hi}], got ${describe(x)}`);
+  if (!Number.isInteger(x) || x < lo || x > hi) throw rangeError('ERR_OPTION', `${name} must be an integer in [${lo}, ${hi}], got ${x}`);
   return x;
 }
 
@@ -13,12 +14,12 @@ function checkFactors(f: unknown): NystromFactors {
   const x = f as NystromFactors;
   if (typeof f !== 'object' || f === null || !(x.kernel1 instanceof Float32Array) || !(x.pinv instanceof Float32Array) ||
       !(x.kernel3 instanceof Float32Array) || !Array.isArray(x.shape)) {
-    throw new TypeError(`factors must be what nystromAttentionFactors returns, got ${describe(f)}`);
+    throw typeError('ERR_TENSOR', `factors must be what nystromAttentionFactors returns, got ${describe(f)}`);
   }
   const [B, H] = x.shape;
   const { rows, landmarks: m } = x;
   if (x.kernel1.length !== B * H * rows * m || x.pinv.length !== B * H * m * m || x.kernel3.length !== B * H * m * rows) {
-    throw new RangeError(`factors: kernel1, pinv and kernel3 must hold [B, H, ${rows}, ${m}], [B, H, ${m}, ${m}] and [B, H, ${m}, ${rows}] floats (B = ${B}, H = ${H})`);
+    throw rangeError('ERR_TENSOR', `factors: kernel1, pinv and kernel3 must hold [B, H, ${rows}, ${m}], [B, H, ${m}, ${m}] and [B, H, ${m}, ${rows}] floats (B = ${B}, H = ${H})`);
   }
   return x;
 }
@@ -28,19 +29,19 @@ function checkFactors(f: unknown): NystromFactors {
  * [from, to) of the n real keys, computed from the factors in float64 and returned as float32.
  */
 export function nystromAttentionRow(factors: NystromFactors, batch: number, head: number, row: number,
-                                    options: { from?: number; to?: number; out?: Float32Array } = {}): Float32Array {
+                                    options?: { from?: number; to?: number; out?: Float32Array }): Float32Array {
   const f = checkFactors(factors);
   const [B, H, n] = f.shape;
   const { rows: np, pad, landmarks: m } = f;
   checkIndex(batch, 'batch', 0, B - 1);
   checkIndex(head, 'head', 0, H - 1);
   checkIndex(row, 'row', 0, n - 1);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object { from?, to?, out? }, got ${describe(options)}`);
-  const from = options.from === undefined ? 0 : checkIndex(options.from, 'options.from', 0, n);
-  const to = options.to === undefined ? n : checkIndex(options.to, 'options.to', from, n);
-  const out = options.out ?? new Float32Array(to - from);
-  if (!(out instanceof Float32Array)) throw new TypeError(`options.out must be a Float32Array, got ${describe(out)}`);
-  if (out.length !== to - from) throw new RangeError(`options.out has ${out.length} elements; columns [${from}, ${to}) need ${to - from}`);
+  const o = readOptions<{ from: number; to: number; out: Float32Array }>(options, ['from', 'to', 'out'], 'nystromAttentionRow options', false);
+  const from = o.from === undefined ? 0 : checkIndex(o.from, 'options.from', 0, n);
+  const to = o.to === undefined ? n : checkIndex(o.to, 'options.to', from, n);
+  const out = o.out ?? new Float32Array(to - from);
+  if (!(out instanceof Float32Array)) throw typeError('ERR_TENSOR', `options.out must be a Float32Array, got ${describe(out)}`);
+  if (out.length !== to - from) throw rangeError('ERR_TENSOR', `options.out has ${out.length} elements; columns [${from}, ${to}) need ${to - from}`);
   const i = batch * H + head;
   // u = kernel1[pad + row] · Z
   const k1 = (i * np + pad + row) * m;

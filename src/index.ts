@@ -6,6 +6,8 @@ import { RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './wasm/bytes.generated.js
 export type * from './types.js';
 export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
+export { setMemoryLimit, memoryLimit } from './plan.js';
+export type { ErrorCode } from './errors.js';
 
 const api = makeApi(bytesSource((b) => base64ToBytes(b === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64)));
 

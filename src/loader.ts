@@ -3,6 +3,9 @@
 // used; a module is compiled once per build and instantiated once per arena (one-shot calls share
 // one instance, every plan has its own).
 import type { BuildName } from './types.js';
+import { describe, stateError, typeError } from './errors.js';
+
+export { describe };
 
 // A function `() -> v128` whose body is `v128.const 0`: validates where 128-bit SIMD is supported.
 const SIMD_PROBE = new Uint8Array([
@@ -46,7 +49,7 @@ export function bestBuild(): BuildName {
   const s = buildSupport();
   if (s.relaxed) return 'relaxed';
   if (s.simd) return 'simd';
-  throw new Error(
+  throw stateError('ERR_UNSUPPORTED',
     'nystrom-wasm needs WebAssembly with 128-bit SIMD (fixed-width SIMD proposal); ' +
       (typeof WebAssembly === 'object' ? 'this engine does not validate SIMD instructions' : 'this engine has no WebAssembly'),
   );
@@ -55,29 +58,17 @@ export function bestBuild(): BuildName {
 /** Throws unless `build` is a build name this engine validates. */
 export function checkBuild(build: unknown): BuildName {
   if (build !== 'simd' && build !== 'relaxed') {
-    throw new TypeError(`build must be 'simd' or 'relaxed', got ${describe(build)}`);
+    throw typeError('ERR_OPTION', `build must be 'simd' or 'relaxed', got ${describe(build)}`);
   }
   const s = buildSupport();
   if (!s[build]) {
-    throw new Error(
+    throw stateError('ERR_UNSUPPORTED',
       build === 'relaxed'
         ? "build 'relaxed' needs relaxed SIMD, which this engine does not validate (Node 20: run with --experimental-wasm-relaxed-simd)"
         : "build 'simd' needs 128-bit WebAssembly SIMD, which this engine does not validate",
     );
   }
   return build;
-}
-
-export function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (typeof x === 'string') return `the string ${JSON.stringify(x)}`;
-  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return String(x);
-  if (Array.isArray(x)) return `an Array of length ${x.length}`;
-  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name} of length ${(x as unknown as ArrayLike<number>).length ?? x.byteLength}`;
-  if (typeof x === 'function') return 'a function';
-  const name = (x as object).constructor?.name;
-  return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
 /** Where the compiled modules come from: embedded bytes (index) or a fetched file (url). */

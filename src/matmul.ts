@@ -2,11 +2,11 @@
 import type { Engine } from './engine.js';
 import { disposedError } from './errors.js';
 import { gemmWorkBytes } from './plan.js';
-import { checkFloat32, checkInt, checkLength } from './validate.js';
+import { MAX_INT, checkFloat32, checkInt, checkLength } from './validate.js';
 import type { MatmulPlan } from './types.js';
 
 export function matmulDims(name: string, m: unknown, k: unknown, n: unknown): [number, number, number] {
-  return [checkInt(m, `${name}: m`, 1), checkInt(k, `${name}: k`, 1), checkInt(n, `${name}: n`, 1)];
+  return [checkInt(m, `${name}: m`, 1, MAX_INT, 'ERR_SHAPE'), checkInt(k, `${name}: k`, 1, MAX_INT, 'ERR_SHAPE'), checkInt(n, `${name}: n`, 1, MAX_INT, 'ERR_SHAPE')];
 }
 
 export function checkOperands(name: string, M: number, K: number, N: number, transB: boolean, a: unknown, b: unknown, out: unknown): void {
@@ -17,7 +17,7 @@ export function checkOperands(name: string, M: number, K: number, N: number, tra
 
 /** One matmul shape laid out on an engine: A, B, C and the packing scratch. */
 export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean) {
-  const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)]);
+  const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)], `${name} ${M}×${K}×${N}`);
   return {
     pa, pb, pc, end,
     /** Copies a and b in (sources that are views of this memory are read before anything is written),

@@ -3,12 +3,47 @@
 // scratch — and the context record that tells the kernels where they are (field offsets from the
 // generated interface, src/abi.generated.ts). The kernels allocate nothing and size nothing.
 import { CONSTS, CTX, CTX_BYTES, MODE } from './abi.generated.js';
-import type { Checked } from './validate.js';
+import { MAX_INT, checkInt, type Checked } from './validate.js';
+import { rangeError } from './errors.js';
 
 export type Mode = (typeof MODE)[number];
 export type Kind = 'nystrom' | 'softmax';
 
-const align16 = (x: number) => Math.ceil(x / 16) * 16;
+export const align16 = (x: number) => Math.ceil(x / 16) * 16;
+
+/** wasm32: 65536 pages of 64 KiB. */
+export const WASM32_BYTES = 2 ** 32;
+let limit = WASM32_BYTES;
+
+/**
+ * Caps the linear memory of every later call and plan (default and maximum: the 4 GiB wasm32 can
+ * address). A call that needs more is refused with a RangeError (code ERR_MEMORY) before any
+ * memory is grown or written. Returns the previous limit.
+ */
+export function setMemoryLimit(bytes: number): number {
+  const prev = limit;
+  limit = checkInt(bytes, 'setMemoryLimit: bytes', 65536, WASM32_BYTES);
+  return prev;
+}
+
+/** The current cap on a call's linear memory, in bytes. */
+export function memoryLimit(): number {
+  return limit;
+}
+
+/** "2812345678 bytes (2.62 GiB)" */
+export function bytesText(b: number): string {
+  const units: [number, string][] = [[2 ** 30, 'GiB'], [2 ** 20, 'MiB'], [2 ** 10, 'KiB']];
+  const u = units.find(([s]) => b >= s);
+  return u ? `${b} bytes (${(b / u[0]).toFixed(2)} ${u[1]})` : `${b} bytes`;
+}
+
+/** The RangeError of a call that does not fit: what it needs, the limit, and a hint. */
+export function memoryError(what: string, need: number, hint = '') {
+  const cap = limit === WASM32_BYTES ? 'the 4 GiB a wasm32 module can address' : `the limit set by setMemoryLimit, ${bytesText(limit)}`;
+  return rangeError('ERR_MEMORY', `${what} needs ${bytesText(need)} of wasm memory, more than ${cap}${hint ? `; ${hint}` : ''}`);
+}
+
 const f32s = (count: number) => align16(count * 4);
 
 // gemm's blocking (assembly/gemm.ts: KC_MAX, A_BLOCK_BYTES, MC_MAX); a host test checks

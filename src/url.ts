@@ -2,11 +2,15 @@
 // `await init({ url })` first; the default URL is the file shipped beside this module.
 import { makeApi } from './api.js';
 import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
+import { stateError, typeError } from './errors.js';
+import { readOptions } from './validate.js';
 import type { BuildName } from './types.js';
 
 export type * from './types.js';
 export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
+export { setMemoryLimit, memoryLimit } from './plan.js';
+export type { ErrorCode } from './errors.js';
 
 const compiled: Partial<Record<BuildName, WebAssembly.Module>> = {};
 let urlOverride: string | URL | undefined;
@@ -25,14 +29,14 @@ async function fetchBytes(url: URL): Promise<ArrayBuffer> {
     return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   }
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`could not fetch ${url.href}: HTTP ${res.status}`);
+  if (!res.ok) throw stateError('ERR_LOAD', `could not fetch ${url.href}: HTTP ${res.status}`);
   return res.arrayBuffer();
 }
 
 const source: ModuleSource = {
   module(build) {
     const m = compiled[build];
-    if (!m) throw new Error(`nystrom-wasm/url: call and await init() before the first call (the '${build}' build is not loaded)`);
+    if (!m) throw stateError('ERR_LOAD', `nystrom-wasm/url: call and await init() before the first call (the '${build}' build is not loaded)`);
     return m;
   },
   async load(build) {
@@ -49,11 +53,12 @@ const api = makeApi(source);
  * the engine validates); without it the file shipped beside this module is used.
  */
 export async function init(opts: { url?: string | URL; build?: BuildName } = {}): Promise<BuildName> {
-  if (opts.url !== undefined && typeof opts.url !== 'string' && !(opts.url instanceof URL)) {
-    throw new TypeError(`init: url must be a string or URL, got ${describe(opts.url)}`);
+  const o = readOptions<{ url: string | URL; build: BuildName }>(opts, ['url', 'build'], 'init options', false);
+  if (o.url !== undefined && typeof o.url !== 'string' && !(o.url instanceof URL)) {
+    throw typeError('ERR_OPTION', `init: url must be a string or URL, got ${describe(o.url)}`);
   }
-  const build = opts.build === undefined ? bestBuild() : checkBuild(opts.build);
-  urlOverride = opts.url;
+  const build = o.build === undefined ? bestBuild() : checkBuild(o.build);
+  urlOverride = o.url;
   return api.init({ build });
 }
 

@@ -1,8 +1,8 @@
 // Validation of every argument before wasm memory is touched. Conventions:
-// TypeError for a wrong type or an unknown option string, RangeError for a value out of range
-// (lengths, dims, counts, mask values). Messages name what was expected and what came.
-import { describe } from './loader.js';
-import type { NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
+// TypeError for a wrong type, an unknown option name or an unknown option string, RangeError for a
+// value out of range (lengths, dims, counts, mask values); every error carries a stable `code`
+// (src/errors.ts). Messages name what was expected and what came.
+import { describe, closest, rangeError, typeError } from './errors.js';
 import { INIT, LAYOUT, REMAINDER, STYLE } from './abi.generated.js';
 
 /** A call's checked options, in the codes the kernels take. */
@@ -17,55 +17,98 @@ export interface Checked {
   out: Float32Array | undefined;
 }
 
+/** The largest value an i32 dimension or count may take. */
+export const MAX_INT = 0x7fffffff;
+
+/** Option names of the attention calls. */
+export const COMMON_OPTIONS = ['shape', 'mask', 'convWeight', 'style', 'out', 'layout'] as const;
+export const NYSTROM_OPTIONS = ['landmarks', 'pinvIterations', 'pinvInit', 'remainder'] as const;
+export const PLAN_OPTIONS = ['kind', 'build'] as const;
+
+/**
+ * Reads an options object once: refuses a non-object and unknown keys (suggesting the closest valid
+ * name), and returns a plain copy of the known keys, so getters run once and a Proxy's traps
+ * cannot change the options between checks. A getter or trap that throws becomes a TypeError.
+ */
+export function readOptions<T extends object>(options: unknown, valid: readonly string[], what: string, required = true): Partial<T> {
+  if (options === undefined && !required) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw typeError('ERR_OPTION', `${what} must be an object with the options ${valid.join(', ')}, got ${describe(options)}`);
+  }
+  const out: Record<string, unknown> = {};
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (e) {
+    throw typeError('ERR_OPTION', `${what}: listing its keys threw (${(e as Error)?.message ?? e})`);
+  }
+  for (const key of keys) {
+    if (!valid.includes(key)) {
+      const near = closest(key, valid);
+      throw typeError('ERR_OPTION', `unknown option '${key}' in ${what}${near ? ` — did you mean '${near}'?` : ''} (valid: ${valid.join(', ')})`);
+    }
+  }
+  for (const key of valid) {
+    try {
+      const v = (options as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = v;
+    } catch (e) {
+      throw typeError('ERR_OPTION', `${what}: reading '${key}' threw (${(e as Error)?.message ?? e})`);
+    }
+  }
+  return out as Partial<T>;
+}
+
 export function checkFloat32(x: unknown, name: string): Float32Array {
-  if (!(x instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array, got ${describe(x)}`);
+  if (!(x instanceof Float32Array)) throw typeError('ERR_TENSOR', `${name} must be a Float32Array, got ${describe(x)}`);
   return x;
 }
 
 export function checkLength(x: Float32Array, want: number, name: string, what: string): void {
-  if (x.length !== want) throw new RangeError(`${name} has ${x.length} elements; ${what} needs ${want}`);
+  if (x.length !== want) throw rangeError('ERR_TENSOR', `${name} has ${x.length} elements; ${what} needs ${want}`);
 }
 
-export function checkInt(x: unknown, name: string, min: number): number {
-  if (typeof x !== 'number') throw new TypeError(`${name} must be an integer ≥ ${min}, got ${describe(x)}`);
-  if (!Number.isInteger(x) || x < min || x > 0x7fffffff) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${x}`);
+/** An integer in [min, max] (a JS number: a BigInt is a TypeError that says so). */
+export function checkInt(x: unknown, name: string, min: number, max = MAX_INT, code: 'ERR_OPTION' | 'ERR_SHAPE' = 'ERR_OPTION'): number {
+  const range = `an integer in [${min}, ${max}]`;
+  if (typeof x === 'bigint') throw typeError(code, `${name} must be ${range} as a number, got ${describe(x)}`);
+  if (typeof x !== 'number') throw typeError(code, `${name} must be ${range}, got ${describe(x)}`);
+  if (!Number.isInteger(x) || x < min || x > max) throw rangeError(code, `${name} must be ${range}, got ${Object.is(x, -0) ? '-0' : x}`);
   return x;
 }
 
-function checkEnum<T extends string>(x: unknown, name: string, allowed: readonly T[], dflt: T): number {
+export function checkEnum<T extends string>(x: unknown, name: string, allowed: readonly T[], dflt: T): number {
   if (x === undefined) return allowed.indexOf(dflt);
   const i = allowed.indexOf(x as T);
   if (typeof x !== 'string' || i < 0) {
-    throw new TypeError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(x)}`);
+    throw typeError('ERR_OPTION', `${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(x)}`);
   }
   return i;
 }
 
 export function checkShape(shape: unknown): [number, number, number, number] {
-  if (shape === undefined) throw new TypeError('options.shape is required: [batch, heads, seqLen, headDim]');
+  if (shape === undefined) throw typeError('ERR_SHAPE', 'options.shape is required: [batch, heads, seqLen, headDim]');
   if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) {
-    throw new TypeError(`options.shape must be an array [batch, heads, seqLen, headDim], got ${describe(shape)}`);
+    throw typeError('ERR_SHAPE', `options.shape must be an array [batch, heads, seqLen, headDim], got ${describe(shape)}`);
   }
   const s = Array.from(shape as ArrayLike<unknown>);
-  if (s.length !== 4) throw new RangeError(`options.shape must have 4 entries [batch, heads, seqLen, headDim], got ${s.length}: [${s.join(', ')}]`);
+  if (s.length !== 4) throw rangeError('ERR_SHAPE', `options.shape must have 4 entries [batch, heads, seqLen, headDim], got ${s.length}: [${s.map(String).join(', ')}]`);
   const names = ['batch', 'heads', 'seqLen', 'headDim'];
-  s.forEach((v, i) => checkInt(v, `options.shape[${i}] (${names[i]})`, 1));
-  const total = (s as number[]).reduce((a, b) => a * b, 1);
-  if (total > 2 ** 30) throw new RangeError(`options.shape [${s.join(', ')}] has ${total} elements per tensor, more than wasm32 memory holds`);
+  s.forEach((v, i) => checkInt(v, `options.shape[${i}] (${names[i]})`, 1, MAX_INT, 'ERR_SHAPE'));
   return s as [number, number, number, number];
 }
 
 export function checkMask(mask: unknown, B: number, n: number): Float32Array {
   if (typeof mask !== 'object' || mask === null || typeof (mask as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`options.mask must be an array-like of batch·seqLen 0/1 values, got ${describe(mask)}`);
+    throw typeError('ERR_OPTION', `options.mask must be an array-like of batch·seqLen 0/1 values, got ${describe(mask)}`);
   }
   const src = mask as ArrayLike<unknown>;
-  if (src.length !== B * n) throw new RangeError(`options.mask has ${src.length} entries; shape needs batch·seqLen = ${B * n}`);
+  if (src.length !== B * n) throw rangeError('ERR_OPTION', `options.mask has ${src.length} entries; shape needs batch·seqLen = ${B * n}`);
   const f = new Float32Array(B * n);
   for (let i = 0; i < f.length; i++) {
     const x = src[i];
     if (x !== 0 && x !== 1 && x !== true && x !== false) {
-      throw new RangeError(`options.mask entries must be 0 or 1, got ${describe(x)} at index ${i}`);
+      throw rangeError('ERR_OPTION', `options.mask entries must be 0 or 1, got ${describe(x)} at index ${i}`);
     }
     f[i] = x === 1 || x === true ? 1 : 0;
   }
@@ -73,36 +116,36 @@ export function checkMask(mask: unknown, B: number, n: number): Float32Array {
 }
 
 function checkConv(w: unknown, H: number): { conv: Float32Array; ks: number } {
-  const conv = checkFloat32(w, 'options.convWeight');
+  if (!(w instanceof Float32Array)) throw typeError('ERR_OPTION', `options.convWeight must be a Float32Array, got ${describe(w)}`);
+  const conv = w;
   const ks = conv.length / H;
   if (conv.length === 0 || !Number.isInteger(ks) || ks % 2 !== 1) {
-    throw new RangeError(`options.convWeight must hold heads·kernelSize taps with kernelSize odd (heads = ${H}), got ${conv.length} (kernelSize ${Number.isInteger(ks) ? ks : (conv.length / H).toFixed(2)})`);
+    throw rangeError('ERR_OPTION', `options.convWeight must hold heads·kernelSize taps with kernelSize odd (heads = ${H}), got ${conv.length} (kernelSize ${Number.isInteger(ks) ? ks : (conv.length / H).toFixed(2)})`);
   }
   for (let i = 0; i < conv.length; i++) {
-    if (!Number.isFinite(conv[i])) throw new RangeError(`options.convWeight must be finite, got ${conv[i]} at index ${i}`);
+    if (!Number.isFinite(conv[i])) throw rangeError('ERR_NOT_FINITE', `options.convWeight must be finite, got ${conv[i]} at index ${i}`);
   }
   return { conv, ks };
 }
 
 /**
- * Checks the options shared by both attention kinds, and the named tensors (q, k and, except in
- * matrix mode, v; none when a plan is made) right after the shape.
+ * Checks the options shared by both attention kinds (a plain copy from readOptions), and the
+ * named tensors (q, k and, except in matrix mode, v; none when a plan is made) right after the shape.
  */
-export function checkCommon(tensors: [unknown, string][], options: SoftmaxAttentionOptions | undefined, outLength: (c: Checked) => number): Checked {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object with a shape, got ${describe(options)}`);
-  const [B, H, n, d] = checkShape(options.shape);
+export function checkCommon(tensors: [unknown, string][], o: Record<string, unknown>, outLength: (c: Checked) => number): Checked {
+  const [B, H, n, d] = checkShape(o.shape);
   const want = B * H * n * d;
   const what = `shape [${B}, ${H}, ${n}, ${d}]`;
   for (const [t, name] of tensors) checkLength(checkFloat32(t, name), want, name, what);
-  const style = checkEnum(options.style, 'options.style', STYLE, 'authors');
-  const layout = checkEnum(options.layout, 'options.layout', LAYOUT, 'bhnd');
-  const mask = options.mask === undefined ? null : checkMask(options.mask, B, n);
+  const style = checkEnum(o.style, 'options.style', STYLE, 'authors');
+  const layout = checkEnum(o.layout, 'options.layout', LAYOUT, 'bhnd');
+  const mask = o.mask === undefined ? null : checkMask(o.mask, B, n);
   let conv: Float32Array | null = null;
   let ks = 0;
-  if (options.convWeight !== undefined) ({ conv, ks } = checkConv(options.convWeight, H));
+  if (o.convWeight !== undefined) ({ conv, ks } = checkConv(o.convWeight, H));
   const c: Checked = { B, H, n, d, style, layout, mask, conv, ks, m: 0, iters: 0, init: 0, remainder: 0, out: undefined };
-  if (options.out !== undefined) {
-    const out = checkFloat32(options.out, 'options.out');
+  if (o.out !== undefined) {
+    const out = checkFloat32(o.out, 'options.out');
     checkLength(out, outLength(c), 'options.out', what);
     c.out = out;
   }
@@ -110,16 +153,16 @@ export function checkCommon(tensors: [unknown, string][], options: SoftmaxAttent
 }
 
 /** Adds the Nyström options to the common checks. */
-export function checkNystrom(c: Checked, options: NystromAttentionOptions): Checked {
-  c.m = options.landmarks === undefined ? 64 : checkInt(options.landmarks, 'options.landmarks', 1);
-  c.iters = options.pinvIterations === undefined ? 6 : checkInt(options.pinvIterations, 'options.pinvIterations', 0);
-  c.init = checkEnum(options.pinvInit, 'options.pinvInit', INIT, c.style === 2 ? 'abs_rowcol' : 'original');
-  c.remainder = checkEnum(options.remainder, 'options.remainder', REMAINDER, 'pad');
+export function checkNystrom(c: Checked, o: Record<string, unknown>): Checked {
+  c.m = o.landmarks === undefined ? 64 : checkInt(o.landmarks, 'options.landmarks', 1);
+  c.iters = o.pinvIterations === undefined ? 6 : checkInt(o.pinvIterations, 'options.pinvIterations', 0, 10000);
+  c.init = checkEnum(o.pinvInit, 'options.pinvInit', INIT, c.style === 2 ? 'abs_rowcol' : 'original');
+  c.remainder = checkEnum(o.remainder, 'options.remainder', REMAINDER, 'pad');
   if (c.remainder === 2 && c.n % c.m !== 0) {
-    throw new RangeError(`remainder 'error': landmarks (${c.m}) must divide seqLen (${c.n}); use remainder 'pad' or 'uneven'`);
+    throw rangeError('ERR_OPTION', `remainder 'error': landmarks (${c.m}) must divide seqLen (${c.n}); use remainder 'pad' or 'uneven'`);
   }
   if (c.remainder === 1 && c.m > c.n) {
-    throw new RangeError(`remainder 'uneven' needs landmarks ≤ seqLen, got landmarks ${c.m} > seqLen ${c.n}`);
+    throw rangeError('ERR_OPTION', `remainder 'uneven' needs landmarks ≤ seqLen, got landmarks ${c.m} > seqLen ${c.n}`);
   }
   return c;
 }
