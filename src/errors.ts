@@ -68,13 +68,14 @@ const ALIASES: Record<string, string> = {
   pinv_iterations: 'pinvIterations', iters: 'pinvIterations', iterations: 'pinvIterations',
   inv_coeff_init_option: 'pinvInit', attention_mask: 'mask', attn_mask: 'mask',
   conv_kernel_size: 'convWeight', conv: 'convWeight', residual_conv: 'convWeight',
+  transpose_b: 'transB', trans_b: 'transB', transposed: 'transB', num_heads: 'shape',
 };
 
 /** The valid name closest to an unknown one, if one is close. */
 export function closest(name: string, valid: readonly string[]): string | undefined {
   const norm = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, '');
-  if (ALIASES[name] && valid.includes(ALIASES[name])) return ALIASES[name];
   const n = norm(name);
+  for (const [alias, target] of Object.entries(ALIASES)) if (norm(alias) === n && valid.includes(target)) return target;
   let best: string | undefined;
   let bestD = Infinity;
   for (const v of valid) {

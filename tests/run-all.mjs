@@ -2,7 +2,8 @@
 //  1-2. kernel tests (as-pect) on the plain and the relaxed SIMD build;
 //  3-4. host tests (node:test) against the float64 reference, without flags (plain SIMD build
 //       chosen) and with --experimental-wasm-relaxed-simd (relaxed build chosen);
-//  5.   runtimes: Node, Deno, Bun, headless Chromium, the edge handler, the worker, the tarball.
+//  5.   big calls (tests/memory/): memory planned past 2^31 bytes, once;
+//  6.   runtimes: Node, Deno, Bun, headless Chromium, the edge handler, the worker, the tarball.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ const suites = [
   { name: 'kernels (relaxed)', cmd: [node, asp, '--config', 'as-pect.config.js', '--as-config', 'tests/assembly/as-pect.relaxed.asconfig.json'], parse: parseAsp },
   { name: 'host (simd)', cmd: [node, '--test', 'tests/host/'], parse: parseNodeTest },
   { name: 'host (relaxed)', cmd: [node, '--experimental-wasm-relaxed-simd', '--test', 'tests/host/'], parse: parseNodeTest },
+  { name: 'big calls', cmd: [node, '--test', 'tests/memory/'], parse: parseNodeTest },
 ];
 if (existsSync(join(root, 'tests', 'runtimes', 'run-all.mjs'))) {
   suites.push({ name: 'runtimes', cmd: [node, 'tests/runtimes/run-all.mjs'], parse: parsePlain });
