@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { mulberry32 } from '../tests/reference.js';
+import { select } from '../tests/cases.js';
 
 // Relaxed SIMD is behind a flag on Node 20; setting it before any module compiles has the same effect
 // as passing it on the command line. Harmless where it is already on (Node 22+).
@@ -54,6 +55,18 @@ const want = (s) => !args.only || args.only.includes(s);
 const CFG = args.quick
   ? { rounds: 2, time: 100, iterations: 2, warmupTime: 25, warmupIterations: 2 }
   : { rounds: 7, time: 1500, iterations: 14, warmupTime: 300, warmupIterations: 5 };
+
+// ---------------------------------------------------------------- attention shapes
+
+/**
+ * The attention cases of a section: the 'bench' cases of tests/cases.js whose `bench` is the section
+ * (with --quick, those marked quick), as { n, d, m, iters, shape }.
+ */
+function benchShapes(section) {
+  const cases = select('bench', (c) => c.bench === section && (!args.quick || c.quick));
+  if (!cases.length) throw new Error(`tests/cases.js has no bench cases for section ${section}`);
+  return cases.map((c) => ({ n: c.shape[2], d: c.shape[3], m: c.options.landmarks, iters: c.options.pinvIterations, shape: c.shape }));
+}
 
 // ---------------------------------------------------------------- versions and our package
 
@@ -382,8 +395,7 @@ async function sectionMatmul() {
 // ================================================================ 2. attention
 
 async function sectionAttention() {
-  const n = 4096, d = 64, m = 64, iters = 6;
-  const shape = [1, 1, n, d];
+  const [{ n, d, m, iters, shape }] = benchShapes('attention');
   const q = randomArray(n * d, 11), k = randomArray(n * d, 12), v = randomArray(n * d, 13);
   const o = new Float32Array(n * d);
   const ortSession = await peers.ortAttentionSession(n, d);
@@ -472,12 +484,9 @@ async function sectionAttention() {
 // ================================================================ 3. Nyström peer
 
 async function sectionNystromPeer() {
-  const d = 64, m = 64, iters = 6;
-  const ns = [4096, 16384];
   const rows = [];
   const out = [];
-  for (const n of ns) {
-    const shape = [1, 1, n, d];
+  for (const { n, d, m, iters, shape } of benchShapes('nystrom-peer')) {
     const q = randomArray(n * d, 31 + n), k = randomArray(n * d, 32 + n), v = randomArray(n * d, 33 + n);
     const o = new Float32Array(n * d);
     const ref = peers.tfNystrom(q, k, v, n, d, m, iters);
@@ -507,8 +516,9 @@ async function sectionNystromPeer() {
 // ================================================================ 4. scaling
 
 async function sectionScaling() {
-  const d = 64, m = 64, iters = 6;
-  const ns = [4096, 8192, 16384, 32768, 65536];
+  const points = benchShapes('scaling');
+  const { d, m, iters } = points[0];
+  const ns = points.map((p) => p.n);
   const exactMax = args.quick ? 4096 : 16384;
   const rows = [];
   const out = { d, m, iters, points: [] };
@@ -516,8 +526,7 @@ async function sectionScaling() {
   // every n in the same alternating rounds, so load changes on a shared machine hit all sizes alike
   const tasks = [];
   const made = [];
-  for (const n of ns) {
-    const shape = [1, 1, n, d];
+  for (const { n, shape } of points) {
     const q = randomArray(n * d, 41), k = randomArray(n * d, 42), v = randomArray(n * d, 43);
     const o = new Float32Array(n * d);
     for (const bd of builds) {
@@ -567,17 +576,17 @@ async function sectionScaling() {
 // ================================================================ 5. memory
 
 async function sectionMemory() {
-  const d = 64, m = 64;
-  const ns = [1024, 4096, 8192, 16384, 32768, 65536];
+  const points = benchShapes('memory');
+  const { d, m } = points[0];
   if (!has('createAttention')) { console.log('\n5. memory: skipped (createAttention missing)'); results.sections.memory = null; return; }
   const bd = ours.defaultBuild ?? builds[0];
   const rows = [];
   const out = { d, m, build: bd, points: [] };
-  for (const n of ns) {
+  for (const { n, shape } of points) {
     const io = 4 * 4 * n * d; // q, k, v, out as f32
     const pt = { n, ioBytes: io };
     for (const kind of ['nystrom', 'softmax']) {
-      const p = O.createAttention({ shape: [1, 1, n, d], landmarks: m, kind, build: bd });
+      const p = O.createAttention({ shape, landmarks: m, kind, build: bd });
       const mem = p.memoryBytes;
       p.dispose?.();
       pt[kind] = { memoryBytes: mem, overheadBytes: mem - io, overheadPerToken: (mem - io) / n, overheadFloatsPerToken: (mem - io) / n / 4 };
@@ -595,13 +604,11 @@ async function sectionMemory() {
 // ================================================================ 6. copies
 
 async function sectionCopies() {
-  const d = 64, m = 64, iters = 6;
-  const ns = args.quick ? [4096] : [4096, 16384];
+  const points = benchShapes('copies');
   if (!has('createAttention')) { console.log('\n6. copies: skipped (createAttention missing)'); results.sections.copies = null; return; }
   const rows = [];
   const out = [];
-  for (const n of ns) {
-    const shape = [1, 1, n, d];
+  for (const { n, d, m, iters, shape } of points) {
     const q = randomArray(n * d, 51), k = randomArray(n * d, 52), v = randomArray(n * d, 53);
     const o = new Float32Array(n * d);
     const tasks = [];

@@ -6,8 +6,9 @@ import { Engine } from './engine.js';
 import { bestBuild, checkBuild, type ModuleSource } from './loader.js';
 import { attentionPlan, factorsOnce, runOnce } from './attention.js';
 import { checkOperands, matmulDims, matmulOn, matmulPlan } from './matmul.js';
-import { COMMON_OPTIONS, NYSTROM_OPTIONS, PLAN_OPTIONS, checkCommon, checkNystrom, readOptions, type Checked } from './validate.js';
+import { CREATE_ATTENTION_OPTIONS, checkCall, readOptions, type Checked } from './validate.js';
 import type { Kind } from './plan.js';
+import { createPoolWith, type PoolOptions } from './pool.js';
 import { typeError, describe } from './errors.js';
 
 /**
@@ -17,16 +18,6 @@ import { typeError, describe } from './errors.js';
  */
 export const RETAIN_BYTES = 256 * 2 ** 20;
 
-// Options each entry point takes. The attention calls all accept the Nyström options, so one options
-// object can serve nystromAttention and softmaxAttention (the exact calls ignore them).
-const ATTENTION_OPTIONS = [...COMMON_OPTIONS, ...NYSTROM_OPTIONS];
-const CREATE_ATTENTION_OPTIONS = [...ATTENTION_OPTIONS, ...PLAN_OPTIONS];
-const FACTOR_OPTIONS = ATTENTION_OPTIONS.filter((k) => k !== 'out'); // convWeight accepted and ignored, as by the matrix calls
-const CALL_OPTION_NAMES: Record<string, readonly string[]> = {
-  nystromAttention: ATTENTION_OPTIONS, softmaxAttention: ATTENTION_OPTIONS,
-  nystromAttentionMatrix: ATTENTION_OPTIONS, softmaxAttentionMatrix: ATTENTION_OPTIONS,
-  nystromAttentionFactors: FACTOR_OPTIONS, createAttention: CREATE_ATTENTION_OPTIONS,
-};
 import type {
   AttentionPlan, BuildName, MatmulPlan, MatmulPlanOptions, NystromAttentionOptions, NystromFactors, PlanOptions,
   SoftmaxAttentionOptions,
@@ -43,12 +34,8 @@ export function makeApi(source: ModuleSource) {
     return (engines[build] ??= new Engine(source.module(build), build));
   }
 
-  /** Checks options (and the named tensors); `outLength` sizes options.out. */
-  function check(call: string, kind: Kind, tensors: [unknown, string][], options: unknown, outLength: (c: Checked) => number): Checked {
-    const o = readOptions<Record<string, unknown>>(options, CALL_OPTION_NAMES[call], `${call} options`);
-    const c = checkCommon(tensors, o, outLength);
-    return kind === 'nystrom' ? checkNystrom(c, o) : c;
-  }
+  const check = (call: string, kind: Kind, tensors: [unknown, string][], options: unknown, outLength: (c: Checked) => number) =>
+    checkCall(call, kind, tensors, options, outLength);
 
   /** The retention policy of one-shot engines (RETAIN_BYTES). */
   function settle(e: Engine): void {
@@ -90,7 +77,7 @@ export function makeApi(source: ModuleSource) {
     return build === undefined ? current() : checkBuild(build);
   }
 
-  return {
+  const api = {
     /** Compiles (asynchronously where possible) the module of the chosen build ahead of the first call. */
     async init(opts: { build?: BuildName } = {}): Promise<BuildName> {
       const o = readOptions<{ build: BuildName }>(opts, ['build'], 'init options', false);
@@ -164,5 +151,13 @@ export function makeApi(source: ModuleSource) {
       const c = check('createAttention', kind, [], rest, attnLen);
       return attentionPlan(new Engine(source.module(build), build), kind, c);
     },
+  };
+  return {
+    ...api,
+    /**
+     * A pool of workers over one shared wasm memory: the same calls as Promises, on every core.
+     * Where threads cannot exist it runs on the calling thread (pool.threads === 1, pool.reason).
+     */
+    createPool: (options?: PoolOptions) => createPoolWith(source, api, options),
   };
 }

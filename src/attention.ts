@@ -22,13 +22,13 @@ function outFloats(c: Checked, mode: Mode): number {
 }
 
 /** Region sizes of one call: q, k, v, out, mask, conv, then the context with workspace and one thread's scratch. */
-function callSizes(kind: Kind, c: Checked, mode: Mode): { plan: CallPlan; sizes: number[] } {
+function callSizes(kind: Kind, c: Checked, mode: Mode, threads = 1): { plan: CallPlan; sizes: number[] } {
   const plan = planCall(kind, c, mode);
   const t = c.B * c.H * c.n * c.d * 4;
   return {
     plan,
     sizes: [t, t, mode === 'attention' ? t : 0, outFloats(c, mode) * 4, c.B * c.n * 4, c.H * c.ks * 4,
-      sharedBytes(plan) + scratchBytes(plan)],
+      sharedBytes(plan) + threads * scratchBytes(plan)],
   };
 }
 
@@ -61,8 +61,8 @@ const CALL_NAMES: Record<Mode, Record<Kind, string>> = {
  * refused before anything is grown or written, naming the bytes, the limit and the largest seqLen
  * that fits.
  */
-export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode): CallMemory {
-  const { plan, sizes } = callSizes(kind, c, mode);
+export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode, threads = 1): CallMemory {
+  const { plan, sizes } = callSizes(kind, c, mode, threads);
   const need = Engine.offsets(e.heapStart, sizes).end;
   if (need > memoryLimit()) {
     const { B, H, n, d, m } = c;
@@ -77,8 +77,8 @@ export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode): CallM
   return { q, k, v, out, mask, conv, ctx, end, plan };
 }
 
-/** Checks the inputs in memory are finite, writes mask, conv and the context, runs the call. */
-export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
+/** Checks the inputs in memory are finite, writes mask, conv and the context: the call is ready to run. */
+export function setupCall(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
   const count = c.B * c.H * c.n * c.d;
   e.checkFinite(M.q, count, 'q');
   e.checkFinite(M.k, count, 'k');
@@ -86,11 +86,24 @@ export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void 
   if (c.mask) e.write(M.mask, c.mask);
   if (c.conv) e.write(M.conv, c.conv);
   writeContext(e.buffer, M.ctx, kind, c, M.plan, M, c.layout === 1);
+}
+
+/** setupCall, then the whole call on this thread. */
+export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
+  setupCall(e, kind, c, M);
   e.k.attention(M.ctx);
 }
 
+/** The output of a call that ran in attention or matrix mode, copied into c.out or a new array. */
+export function readOutput(e: Engine, c: Checked, M: CallMemory): Float32Array {
+  const len = outFloats(c, M.plan.mode);
+  const result = c.out ?? new Float32Array(len);
+  result.set(e.f32(M.out, len));
+  return result;
+}
+
 /** Copies q, k (and v) into their regions; sources that are other views of this memory are read first. */
-export function writeInputs(e: Engine, M: CallMemory, inputs: [Float32Array, number][]): void {
+export function writeInputs(e: Engine, inputs: [Float32Array, number][]): void {
   const mem = e.buffer;
   const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
   for (const [src, at] of staged) e.write(at, src);
@@ -118,18 +131,15 @@ export function readFactors(e: Engine, c: Checked, M: CallMemory): NystromFactor
 /** One call with the inputs copied in and the output copied out (attention or matrix mode). */
 export function runOnce(e: Engine, kind: Kind, c: Checked, mode: Mode, q: Float32Array, k: Float32Array, v: Float32Array | undefined): Float32Array {
   const M = layoutCall(e, kind, c, mode);
-  writeInputs(e, M, v ? [[q, M.q], [k, M.k], [v, M.v]] : [[q, M.q], [k, M.k]]);
+  writeInputs(e, v ? [[q, M.q], [k, M.k], [v, M.v]] : [[q, M.q], [k, M.k]]);
   compute(e, kind, c, M);
-  const len = outFloats(c, mode);
-  const result = c.out ?? new Float32Array(len);
-  result.set(e.f32(M.out, len));
-  return result;
+  return readOutput(e, c, M);
 }
 
 /** The Nyström factors of one call. */
 export function factorsOnce(e: Engine, c: Checked, q: Float32Array, k: Float32Array): NystromFactors {
   const M = layoutCall(e, 'nystrom', c, 'factors');
-  writeInputs(e, M, [[q, M.q], [k, M.k]]);
+  writeInputs(e, [[q, M.q], [k, M.k]]);
   compute(e, 'nystrom', c, M);
   return readFactors(e, c, M);
 }
@@ -164,7 +174,7 @@ export function attentionPlan(engine: Engine, kind: Kind, c: Checked): Attention
       const what = `the plan's shape [${shape.join(', ')}]`;
       for (const [t, name] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) checkLength(checkFloat32(t, name), len, name, what);
       if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
-      writeInputs(en, M, [[q, M.q], [k, M.k], [v, M.v]]);
+      writeInputs(en, [[q, M.q], [k, M.k], [v, M.v]]);
       compute(en, kind, c, M);
       const result = out ?? new Float32Array(len);
       result.set(output!);

@@ -47,12 +47,22 @@ export class Engine {
   private kernels: Kernels | null;
   private readonly base: number;
 
-  constructor(module: WebAssembly.Module, build: BuildName) {
-    const exports = new WebAssembly.Instance(module, {}).exports as Record<string, unknown>;
+  /**
+   * An instance of `module`: with its own memory, or (threads builds) on a given shared memory.
+   * `reserve` bytes after the heap base are kept out of every layout (the pool's control block).
+   */
+  constructor(module: WebAssembly.Module, build: BuildName, opts: { memory?: WebAssembly.Memory; reserve?: number } = {}) {
+    const imports: WebAssembly.Imports = opts.memory ? { env: { memory: opts.memory } } : {};
+    const exports = new WebAssembly.Instance(module, imports).exports as Record<string, unknown>;
     checkExports(module, exports);
     this.kernels = exports as unknown as Kernels;
     this.build = build;
-    this.base = (this.kernels.heapBase() + 15) & ~15;
+    this.base = ((this.kernels.heapBase() + 15) & ~15) + Math.ceil((opts.reserve ?? 0) / 16) * 16;
+  }
+
+  /** The first byte after the heap base (where a reserved block starts). */
+  get reserved(): number {
+    return (this.k.heapBase() + 15) & ~15;
   }
 
   /** The exports; throws once the engine is disposed. */

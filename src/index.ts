@@ -8,10 +8,18 @@ export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
 export { setMemoryLimit, memoryLimit } from './plan.js';
 export type { ErrorCode } from './errors.js';
+export type { Pool, PoolOptions, PoolCallOptions } from './pool.js';
 
-const api = makeApi(bytesSource((b) => base64ToBytes(b === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64)));
+const api = makeApi(bytesSource(
+  (b) => base64ToBytes(b === 'relaxed' ? RELAXED_WASM_BASE64 : SIMD_WASM_BASE64),
+  // The threads builds only load with the worker pool.
+  async (b) => {
+    const t = await import('./wasm/threads.generated.js');
+    return base64ToBytes(b === 'relaxed' ? t.RELAXED_THREADS_WASM_BASE64 : t.SIMD_THREADS_WASM_BASE64);
+  },
+));
 
 export const {
   init, activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release,
+  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release, createPool,
 } = api;

@@ -77,6 +77,8 @@ export interface ModuleSource {
   module(build: BuildName): WebAssembly.Module;
   /** Makes the module of a build available (compiles asynchronously where that is possible). */
   load(build: BuildName): Promise<WebAssembly.Module>;
+  /** The threads twin of a build (shared imported memory), for the worker pool, and its bytes. */
+  threads(build: BuildName): Promise<{ module: WebAssembly.Module; bytes: Uint8Array<ArrayBuffer> }>;
 }
 
 /** Decodes base64 without Node's Buffer (atob exists in every runtime we target). */
@@ -88,9 +90,14 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** A source over bytes known up front (embedded): compiles synchronously on first use. */
-export function bytesSource(bytesOf: (build: BuildName) => Uint8Array<ArrayBuffer>): ModuleSource {
+export function bytesSource(bytesOf: (build: BuildName) => Uint8Array<ArrayBuffer>,
+                            threadsBytesOf: (build: BuildName) => Promise<Uint8Array<ArrayBuffer>>): ModuleSource {
   const modules: Partial<Record<BuildName, WebAssembly.Module>> = {};
+  const threads: Partial<Record<BuildName, Promise<{ module: WebAssembly.Module; bytes: Uint8Array<ArrayBuffer> }>>> = {};
   return {
+    threads(build) {
+      return (threads[build] ??= threadsBytesOf(build).then(async (bytes) => ({ module: await WebAssembly.compile(bytes), bytes })));
+    },
     module(build) {
       return (modules[build] ??= new WebAssembly.Module(bytesOf(build)));
     },

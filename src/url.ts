@@ -11,8 +11,10 @@ export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
 export { setMemoryLimit, memoryLimit } from './plan.js';
 export type { ErrorCode } from './errors.js';
+export type { Pool, PoolOptions, PoolCallOptions } from './pool.js';
 
 const compiled: Partial<Record<BuildName, WebAssembly.Module>> = {};
+const threadModules: Partial<Record<BuildName, Promise<{ module: WebAssembly.Module; bytes: Uint8Array<ArrayBuffer> }>>> = {};
 let urlOverride: string | URL | undefined;
 
 function defaultUrl(build: BuildName): URL {
@@ -44,6 +46,15 @@ const source: ModuleSource = {
     const url = urlOverride !== undefined ? new URL(String(urlOverride), typeof location === 'object' ? location.href : import.meta.url) : defaultUrl(build);
     return (compiled[build] = await WebAssembly.compile(await fetchBytes(url)));
   },
+  threads(build) {
+    // The threads twin beside the default file (or beside the given url: name.wasm → name-threads.wasm).
+    const base = urlOverride !== undefined ? new URL(String(urlOverride), typeof location === 'object' ? location.href : import.meta.url) : defaultUrl(build);
+    const url = new URL(base.href.replace(/\.wasm($|\?)/, '-threads.wasm$1'));
+    return (threadModules[build] ??= fetchBytes(url).then(async (buf) => {
+      const bytes = new Uint8Array(buf);
+      return { module: await WebAssembly.compile(bytes), bytes };
+    }));
+  },
 };
 
 const api = makeApi(source);
@@ -64,5 +75,5 @@ export async function init(opts: { url?: string | URL; build?: BuildName } = {})
 
 export const {
   activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
-  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release,
+  softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release, createPool,
 } = api;

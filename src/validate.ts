@@ -24,6 +24,27 @@ export const MAX_INT = 0x7fffffff;
 export const COMMON_OPTIONS = ['shape', 'mask', 'convWeight', 'style', 'out', 'layout'] as const;
 export const NYSTROM_OPTIONS = ['landmarks', 'pinvIterations', 'pinvInit', 'remainder'] as const;
 export const PLAN_OPTIONS = ['kind', 'build'] as const;
+// The attention calls all accept the Nyström options, so one options object can serve
+// nystromAttention and softmaxAttention (the exact calls ignore them).
+const ATTENTION_OPTIONS = [...COMMON_OPTIONS, ...NYSTROM_OPTIONS];
+export const CREATE_ATTENTION_OPTIONS = [...ATTENTION_OPTIONS, ...PLAN_OPTIONS];
+const FACTOR_OPTIONS = ATTENTION_OPTIONS.filter((k) => k !== 'out'); // convWeight accepted and ignored, as by the matrix calls
+const CALL_OPTION_NAMES: Record<string, readonly string[]> = {
+  nystromAttention: ATTENTION_OPTIONS, softmaxAttention: ATTENTION_OPTIONS,
+  nystromAttentionMatrix: ATTENTION_OPTIONS, softmaxAttentionMatrix: ATTENTION_OPTIONS,
+  nystromAttentionFactors: FACTOR_OPTIONS, createAttention: CREATE_ATTENTION_OPTIONS,
+};
+
+/**
+ * Checks the options of an attention call named `call` (and the named tensors); `outLength` sizes
+ * options.out; `extra` names options the caller handles itself (the pool's `signal`).
+ */
+export function checkCall(call: string, kind: 'nystrom' | 'softmax', tensors: [unknown, string][], options: unknown,
+                          outLength: (c: Checked) => number, extra: readonly string[] = []): Checked {
+  const o = readOptions<Record<string, unknown>>(options, [...CALL_OPTION_NAMES[call], ...extra], `${call} options`);
+  const c = checkCommon(tensors, o, outLength);
+  return kind === 'nystrom' ? checkNystrom(c, o) : c;
+}
 
 /**
  * Reads an options object once: refuses a non-object and unknown keys (suggesting the closest valid

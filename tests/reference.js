@@ -5,7 +5,8 @@
 // Layout: q, k, v are [batch, heads, seqLen, headDim] row-major (any array-like of numbers);
 // mask is [batch, seqLen] (1 = token, 0 = padding); convWeight is [heads, kernel] row-major.
 // Results are Float64Array in the same layout as q; the attention-matrix functions
-// (nystromMatrixRef, softmaxMatrixRef) return [batch, heads, seqLen, seqLen].
+// (nystromMatrixRef, softmaxMatrixRef) return [batch, heads, seqLen, seqLen]; nystromFactorsRef returns
+// the per-head factors k1, Z, k3. bhndToBnhd / bnhdToBhnd convert to and from the [B, n, H, d] layout.
 //
 // Runtime-neutral on purpose: plain ESM with no imports, so the same file serves the Node host
 // tests and the runtime conformance cases in Node, Deno, Bun, a browser page and a Web Worker.
@@ -350,7 +351,9 @@ function softmaxImpl(q, k, v, options, matrix) {
  * Nyström attention per ALGORITHM.md, literally: pad (or split unevenly), compute on the run length,
  * return the last n rows. Options as NystromAttentionOptions (shape, mask, convWeight, style,
  * landmarks, pinvIterations, pinvInit, remainder).
- * With `options.trace = {}` the k2 matrices, alphas and Z of each (b, h) are stored there.
+ * With `options.trace = {}` the k1, k2, k3 matrices (after their softmax), alphas and Z of each (b, h)
+ * are stored there (in b, h order), with pad, rows (= n + pad), landmarks and exactPath; in matrix
+ * mode on the exact path, trace.exact holds each head's rows×rows softmax matrix instead.
  * With `options.emulateF32 = true` every operation rounds to float32 (see R above).
  */
 export function nystromRef(q, k, v, options) {
@@ -408,6 +411,7 @@ function nystromImpl(q, k, v, options, matrix) {
       const p = prepare(style, Q, K, V, L, d, mk);
       if (exactPath) {
         const o = exactSlab(style, p, L, d, mk, matrix);
+        if (options.trace && matrix) (options.trace.exact ??= []).push(o);
         if (ks) convAdd(o, p.conv, L, d, options.convWeight, h * ks, ks);
         takeLast(out, o, b, h, H, n, d, pad, matrix);
         continue;
@@ -456,18 +460,23 @@ function nystromImpl(q, k, v, options, matrix) {
       heads.push({ b, h, p, k1, k2, k3 });
     }
   }
+  if (options.trace) Object.assign(options.trace, { pad, rows: L, landmarks: m, exactPath });
   if (exactPath) return out;
 
   const alphas = pinvAlphas(heads.map((x) => x.k2), m, init);
   if (options.trace) {
+    options.trace.k1 = [];
     options.trace.k2 = [];
+    options.trace.k3 = [];
     options.trace.z = [];
     options.trace.alphas = alphas;
   }
   heads.forEach((hd, idx) => {
     const z = pinvIterateRef(hd.k2, m, iters, alphas[idx]);
     if (options.trace) {
+      options.trace.k1.push(hd.k1);
       options.trace.k2.push(hd.k2);
+      options.trace.k3.push(hd.k3);
       options.trace.z.push(z);
     }
     const left = matmulRef(hd.k1, z, L, m, m); // (k1·Z)
@@ -480,6 +489,108 @@ function nystromImpl(q, k, v, options, matrix) {
     if (ks) convAdd(o, hd.p.conv, L, d, options.convWeight, hd.h * ks, ks);
     takeLast(out, o, hd.b, hd.h, H, n, d, pad);
   });
+  return out;
+}
+
+/**
+ * The factors Nyström attention runs on, per head, in the shape of the library's
+ * nystromAttentionFactors: kernel1 [B,H,rows,m], pinv [B,H,m,m], kernel3 [B,H,m,rows] (Float64Array),
+ * rows = n + pad (pad leading padding rows), landmarks = m. On the exact path (authors/hf with
+ * m == rows) kernel1 is the rows×rows exact softmax matrix and pinv, kernel3 are the identity.
+ * Options as nystromMatrixRef (convWeight ignored); emulateF32 applies.
+ */
+export function nystromFactorsRef(q, k, options) {
+  const trace = {};
+  withRounding(options, () => nystromImpl(q, k, q, { ...options, trace }, true));
+  const [B, H, n] = options.shape;
+  const { pad, rows, landmarks: m, exactPath } = trace;
+  const heads = B * H;
+  const kernel1 = new Float64Array(heads * rows * m);
+  const pinv = new Float64Array(heads * m * m);
+  const kernel3 = new Float64Array(heads * m * rows);
+  for (let i = 0; i < heads; i++) {
+    if (exactPath) {
+      kernel1.set(trace.exact[i], i * rows * m);
+      for (let j = 0; j < m; j++) {
+        pinv[i * m * m + j * m + j] = 1;
+        kernel3[i * m * rows + j * rows + j] = 1;
+      }
+    } else {
+      kernel1.set(trace.k1[i], i * rows * m);
+      pinv.set(trace.z[i], i * m * m);
+      kernel3.set(trace.k3[i], i * m * rows);
+    }
+  }
+  return { kernel1, pinv, kernel3, rows, pad, landmarks: m, shape: [B, H, n, options.shape[3]] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layouts: [B, H, n, d] ('bhnd', the default) and [B, n, H, d] ('bnhd'); shape is [B, H, n, d] in both.
+
+/** x stored [B,H,n,d] → a new array of the same type stored [B,n,H,d]. Exact copy (no arithmetic). */
+export function bhndToBnhd(x, shape) {
+  const [B, H, n, d] = shape;
+  const y = new x.constructor(x.length);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < n; i++) {
+        const src = ((b * H + h) * n + i) * d;
+        const dst = ((b * n + i) * H + h) * d;
+        for (let c = 0; c < d; c++) y[dst + c] = x[src + c];
+      }
+    }
+  }
+  return y;
+}
+
+/** x stored [B,n,H,d] → a new array of the same type stored [B,H,n,d]. Exact copy (no arithmetic). */
+export function bnhdToBhnd(x, shape) {
+  const [B, H, n, d] = shape;
+  const y = new x.constructor(x.length);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < n; i++) {
+        const src = ((b * n + i) * H + h) * d;
+        const dst = ((b * H + h) * n + i) * d;
+        for (let c = 0; c < d; c++) y[dst + c] = x[src + c];
+      }
+    }
+  }
+  return y;
+}
+
+/**
+ * The n×n attention matrices [B, H, n, n] (Float64Array) that factors { kernel1, pinv, kernel3, rows,
+ * pad, landmarks, shape } (nystromAttentionFactors, nystromFactorsRef) imply: (kernel1·pinv)·kernel3
+ * in float64, restricted to the real rows pad.. and columns pad.. of each head.
+ */
+export function factorsToMatrix(factors) {
+  const { kernel1, pinv, kernel3, rows: L, pad, landmarks: m, shape } = factors;
+  const [B, H, n] = shape;
+  const out = new Float64Array(B * H * n * n);
+  const left = new Float64Array(n * m);
+  for (let bh = 0; bh < B * H; bh++) {
+    const k1 = bh * L * m;
+    const z = bh * m * m;
+    const k3 = bh * m * L;
+    left.fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < m; a++) {
+        const x = kernel1[k1 + (pad + i) * m + a];
+        if (x === 0) continue;
+        for (let c = 0; c < m; c++) left[i * m + c] += x * pinv[z + a * m + c];
+      }
+    }
+    const o = bh * n * n;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < m; c++) {
+        const x = left[i * m + c];
+        if (x === 0) continue;
+        const r = k3 + c * L + pad;
+        for (let j = 0; j < n; j++) out[o + i * n + j] += x * kernel3[r + j];
+      }
+    }
+  }
   return out;
 }
 

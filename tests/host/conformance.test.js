@@ -5,39 +5,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   nystromRef, softmaxRef, matmulRef, matmulTransposedRef, relFrobenius, makeQKV, randn,
-  STYLES, PINV_INITS, REMAINDERS,
+  STYLES, PINV_INITS,
 } from '../reference.js';
+import { select, groups, materialize } from '../cases.js';
 import { lib, BUILD, TOL, tag, compare, assertAll, assertBitsEqual, bitsEqual, makeMask, worstTable, atFloat32Limit, EMULATION_FACTOR } from './helpers.js';
 
 const { nystromAttention, softmaxAttention, matmul, matmulTransposed, createAttention } = lib;
 
-/** Whether the (remainder, n, m) combination must throw (ALGORITHM.md §3). */
-function mustThrow(remainder, n, m) {
-  if (remainder === 'error') return n % m !== 0;
-  if (remainder === 'uneven') return m > n;
-  return false;
-}
-
-function caseName(style, o, shape, maskKind) {
-  const parts = [style, `[${shape}]`, `m=${o.landmarks ?? 64}`];
-  if (o.pinvInit) parts.push(o.pinvInit);
-  if (o.remainder) parts.push(o.remainder);
-  if (o.pinvIterations !== undefined) parts.push(`it=${o.pinvIterations}`);
-  if (o.convWeight) parts.push(`conv=${o.convWeight.length / shape[1]}`);
-  parts.push(`mask=${maskKind}`);
-  return parts.join(' ');
-}
+// The grids are the 'host' cases of tests/cases.js (shapes, options, masks, seeds), one test per group.
+const HOST = groups(select('host'));
+const ran = new Set();
+const casesOf = (title) => {
+  const cs = HOST.get(title);
+  if (!cs) throw new Error(`tests/cases.js has no host group '${title}'`);
+  ran.add(title);
+  return cs;
+};
 
 /** Runs one Nyström case against the reference; returns a comparison outcome. */
-function nyCase(style, shape, opts, maskKind, seed) {
-  const [B, , n] = shape;
-  const m = opts.landmarks ?? 64;
-  const seg = Math.max(1, Math.ceil(n / m));
-  const mask = makeMask(maskKind, B, n, seg);
-  const { q, k, v } = makeQKV(shape, seed);
-  const o = { ...opts, shape, style, mask };
-  const name = caseName(style, opts, shape, maskKind);
-  if (mustThrow(opts.remainder ?? 'pad', n, m)) {
+function nyCase(c) {
+  const { q, k, v, mask, options: o } = materialize(c);
+  const name = c.name;
+  if (c.expect) {
     try {
       nystromAttention(q, k, v, o);
     } catch (e) {
@@ -53,120 +42,31 @@ function nyCase(style, shape, opts, maskKind, seed) {
     return { err: NaN, fail: `${name}: threw ${e?.constructor?.name}: ${e?.message}` };
   }
   const want = nystromRef(q, k, v, o);
-  return compare(name, got, want, { mask, shape, group: style, emulate: () => nystromRef(q, k, v, { ...o, emulateF32: true }) });
+  return compare(name, got, want, { mask, shape: c.shape, group: o.style, emulate: () => nystromRef(q, k, v, { ...o, emulateF32: true }) });
+}
+
+/** Runs one exact softmax attention case against the reference. */
+function softmaxCase(c) {
+  const { q, k, v, mask, options: o } = materialize(c);
+  let got;
+  try {
+    got = softmaxAttention(q, k, v, o);
+  } catch (e) {
+    return { err: NaN, fail: `${c.name}: threw ${e?.constructor?.name}: ${e?.message}` };
+  }
+  return compare(c.name, got, softmaxRef(q, k, v, o), { mask, shape: c.shape, group: 'softmax' });
 }
 
 // ---------------------------------------------------------------------------------------------
-// The main grid: style × pinvInit × remainder × shapes × masks
+// The Nyström grids: style × pinvInit × remainder × shapes × masks; iterations; conv; headDim;
+// landmark edge cases; long sequences (tests/cases.js, 'host' groups starting with "nystrom").
 
-const GRID_SHAPES = [
-  { shape: [2, 3, 50, 7], m: 8 }, // n % m ≠ 0: pad 6, uneven 6×6 + 2×7, error throws
-  { shape: [1, 2, 64, 5], m: 16 }, // m | n
-  { shape: [2, 1, 20, 4], m: 32 }, // m > n: pad → exact path for authors/hf; uneven and error throw
-];
-
-for (const style of STYLES) {
-  for (const pinvInit of PINV_INITS) {
-    test(tag(`nystrom grid: ${style} ${pinvInit} × remainder × shape × mask`), (t) => {
-      const out = [];
-      let seed = 100;
-      for (const remainder of REMAINDERS) {
-        for (const { shape, m } of GRID_SHAPES) {
-          for (const maskKind of ['none', 'trailing', 'inner']) {
-            out.push(nyCase(style, shape, { landmarks: m, pinvInit, remainder }, maskKind, seed++));
-          }
-        }
-      }
-      assertAll(t, out);
-    });
-  }
+for (const [title, cases] of HOST) {
+  if (!cases.every((c) => c.kind === 'nystrom')) continue;
+  test(tag(title), (t) => {
+    assertAll(t, casesOf(title).map(nyCase));
+  });
 }
-
-test(tag('nystrom: pinvIterations 0 / 1 / 6 / 12 per style and init'), (t) => {
-  const out = [];
-  let seed = 300;
-  for (const style of STYLES) {
-    for (const pinvInit of ['original', 'exact', 'abs_rowcol']) {
-      for (const it of [0, 1, 6, 12]) {
-        for (const maskKind of ['none', 'inner']) {
-          out.push(nyCase(style, [2, 2, 96, 8], { landmarks: 12, pinvInit, pinvIterations: it }, maskKind, seed++));
-        }
-      }
-    }
-  }
-  assertAll(t, out);
-});
-
-test(tag('nystrom: conv residual k = 1, 3, 5 per style, masks, pad and divisible'), (t) => {
-  const out = [];
-  let seed = 400;
-  for (const style of STYLES) {
-    for (const ks of [1, 3, 5]) {
-      const convWeight = randn(3 * ks, 0.5, seed);
-      for (const m of [9, 10]) {
-        for (const maskKind of ['none', 'trailing', 'inner']) {
-          out.push(nyCase(style, [2, 3, 45, 6], { landmarks: m, convWeight }, maskKind, seed++));
-        }
-      }
-      // conv on the exact path (m = n) too
-      out.push(nyCase(style, [1, 3, 12, 5], { landmarks: 12, convWeight }, 'trailing', seed++));
-    }
-  }
-  assertAll(t, out);
-});
-
-test(tag('nystrom: headDim sweep 1, 2, 3, 5, 7, 8, 16, 33, 64'), (t) => {
-  const out = [];
-  let seed = 500;
-  for (const d of [1, 2, 3, 5, 7, 8, 16, 33, 64]) {
-    for (const style of STYLES) {
-      out.push(nyCase(style, [1, 2, 40, d], { landmarks: 8 }, 'inner', seed++));
-      out.push(nyCase(style, [2, 1, 21, d], { landmarks: 4 }, 'none', seed++));
-    }
-  }
-  assertAll(t, out);
-});
-
-test(tag('nystrom: landmark edge cases m = 1, m = n, m > n, n = 1, n % m ≠ 0'), (t) => {
-  const out = [];
-  let seed = 600;
-  for (const style of STYLES) {
-    for (const maskKind of ['none', 'trailing', 'inner']) {
-      out.push(nyCase(style, [2, 2, 17, 5], { landmarks: 1 }, maskKind, seed++));
-      out.push(nyCase(style, [2, 2, 24, 5], { landmarks: 24 }, maskKind, seed++));
-      out.push(nyCase(style, [2, 2, 24, 5], { landmarks: 24, remainder: 'uneven' }, maskKind, seed++));
-      out.push(nyCase(style, [2, 2, 24, 5], { landmarks: 24, remainder: 'error' }, maskKind, seed++));
-      out.push(nyCase(style, [2, 2, 10, 3], {}, maskKind, seed++)); // default m = 64 > n
-      out.push(nyCase(style, [1, 2, 25, 5], { landmarks: 25, remainder: 'uneven' }, maskKind, seed++));
-      out.push(nyCase(style, [1, 2, 26, 5], { landmarks: 25, remainder: 'uneven' }, maskKind, seed++));
-      out.push(nyCase(style, [1, 2, 99, 5], { landmarks: 7, remainder: 'uneven' }, maskKind, seed++));
-      out.push(nyCase(style, [1, 2, 99, 5], { landmarks: 10 }, maskKind, seed++));
-    }
-    out.push(nyCase(style, [1, 1, 1, 4], { landmarks: 1 }, 'none', seed++));
-    out.push(nyCase(style, [2, 1, 1, 4], {}, 'none', seed++));
-    out.push(nyCase(style, [3, 1, 2, 1], { landmarks: 1 }, 'none', seed++));
-  }
-  assertAll(t, out);
-});
-
-test(tag('nystrom: n = 300 with pad and uneven, heads > 1, batch > 1'), (t) => {
-  const out = [];
-  let seed = 700;
-  for (const style of STYLES) {
-    for (const remainder of ['pad', 'uneven']) {
-      out.push(nyCase(style, [2, 2, 300, 32], { landmarks: 64, remainder }, 'trailing', seed++));
-    }
-  }
-  assertAll(t, out);
-});
-
-test(tag('nystrom: n = 1024, d = 64 (default options) and n = 1000 masked per style'), (t) => {
-  const out = [];
-  out.push(nyCase('authors', [1, 2, 1024, 64], {}, 'none', 801));
-  out.push(nyCase('lucidrains', [1, 1, 1000, 32], { landmarks: 64 }, 'trailing', 802));
-  out.push(nyCase('hf', [1, 1, 1000, 32], { landmarks: 64, remainder: 'uneven' }, 'inner', 803));
-  assertAll(t, out);
-});
 
 test(tag("nystrom: 'original' / 'abs_rowcol' couple batch and heads; 'exact' / 'paper' do not"), (t) => {
   // Batch 1 gets much flatter logits than batch 0, so the per-call maximum differs from the per-head one.
@@ -229,46 +129,11 @@ test(tag('nystrom: defaults equal the explicit defaults bitwise'), () => {
 // ---------------------------------------------------------------------------------------------
 // Exact softmax attention
 
-test(tag('softmaxAttention per style × mask × conv'), (t) => {
-  const out = [];
-  let seed = 1000;
-  for (const style of STYLES) {
-    for (const shape of [[2, 2, 37, 5], [1, 3, 128, 16], [3, 1, 1, 7], [1, 2, 9, 64]]) {
-      for (const maskKind of ['none', 'trailing', 'inner']) {
-        for (const ks of [0, 1, 3, 5]) {
-          if (shape[2] === 1 && maskKind !== 'none') continue;
-          const [B, H, n] = shape;
-          const mask = makeMask(maskKind, B, n, 2);
-          const convWeight = ks ? randn(H * ks, 0.5, seed + 7) : undefined;
-          const { q, k, v } = makeQKV(shape, seed++);
-          const o = { shape, style, mask, convWeight };
-          const name = `${style} [${shape}] mask=${maskKind} conv=${ks}`;
-          let got;
-          try {
-            got = softmaxAttention(q, k, v, o);
-          } catch (e) {
-            out.push({ err: NaN, fail: `${name}: threw ${e?.constructor?.name}: ${e?.message}` });
-            continue;
-          }
-          out.push(compare(name, got, softmaxRef(q, k, v, o), { mask, shape, group: 'softmax' }));
-        }
-      }
-    }
-  }
-  assertAll(t, out);
-});
-
-test(tag('softmaxAttention n = 1024 per style'), (t) => {
-  const out = [];
-  const shape = [1, 1, 1024, 32];
-  const { q, k, v } = makeQKV(shape, 1100);
-  const mask = makeMask('trailing', 1, 1024);
-  for (const style of STYLES) {
-    const o = { shape, style, mask };
-    out.push(compare(`${style} n=1024`, softmaxAttention(q, k, v, o), softmaxRef(q, k, v, o), { mask, shape, group: 'softmax' }));
-  }
-  assertAll(t, out);
-});
+for (const title of ['softmaxAttention per style × mask × conv', 'softmaxAttention n = 1024 per style']) {
+  test(tag(title), (t) => {
+    assertAll(t, casesOf(title).map(softmaxCase));
+  });
+}
 
 test(tag('softmaxAttention default style is authors'), () => {
   const shape = [2, 2, 19, 5];
@@ -279,11 +144,6 @@ test(tag('softmaxAttention default style is authors'), () => {
 
 // ---------------------------------------------------------------------------------------------
 // matmul / matmulTransposed
-
-const MM_SIZES = [
-  [1, 1, 1], [1, 7, 1], [3, 5, 7], [4, 4, 4], [5, 8, 9], [7, 3, 13], [8, 8, 8], [17, 33, 65],
-  [63, 64, 65], [64, 64, 64], [65, 63, 1], [100, 3, 1], [1, 300, 1], [128, 257, 31], [2, 1, 300],
-];
 
 function mmCheck(name, got, a, b, m, k, n, trans) {
   const want = trans ? matmulTransposedRef(a, b, m, k, n) : matmulRef(a, b, m, k, n);
@@ -306,10 +166,9 @@ function mmCheck(name, got, a, b, m, k, n, trans) {
 
 test(tag('matmul and matmulTransposed vs a float64 triple loop on awkward sizes'), (t) => {
   const out = [];
-  let seed = 1200;
-  for (const [m, k, n] of MM_SIZES) {
-    const a = randn(m * k, 1, seed++);
-    const b = randn(k * n, 1, seed++);
+  for (const { shape: [m, k, n], seed } of casesOf('matmul and matmulTransposed vs a float64 triple loop on awkward sizes')) {
+    const a = randn(m * k, 1, seed);
+    const b = randn(k * n, 1, seed + 1);
     out.push(mmCheck(`matmul ${m}x${k}x${n}`, matmul(a, b, m, k, n), a, b, m, k, n, false));
     out.push(mmCheck(`matmulTransposed ${m}x${k}x${n}`, matmulTransposed(a, b, m, k, n), a, b, m, k, n, true));
   }
@@ -432,22 +291,10 @@ test(tag('the same call twice is bitwise deterministic'), () => {
 
 test(tag('plan.run equals the one-shot call; run(out) returns out; runInPlace equals run'), (t) => {
   const out = [];
-  let seed = 1600;
-  const cases = [
-    { kind: 'nystrom', shape: [2, 3, 50, 7], landmarks: 8, style: 'authors' },
-    { kind: 'nystrom', shape: [1, 2, 64, 5], landmarks: 16, style: 'lucidrains', pinvInit: 'paper', remainder: 'uneven' },
-    { kind: 'nystrom', shape: [2, 2, 45, 6], landmarks: 10, style: 'hf', pinvIterations: 12, remainder: 'pad' },
-    { kind: 'softmax', shape: [2, 2, 37, 5], style: 'lucidrains' },
-    { kind: 'softmax', shape: [1, 1, 20, 3], style: 'hf' },
-  ];
-  for (const c of cases) {
-    const [B, H, n] = c.shape;
-    const mask = makeMask('inner', B, n, 3);
-    const convWeight = randn(H * 3, 0.5, seed + 50);
-    const opts = { ...c, mask, convWeight };
-    const { q, k, v } = makeQKV(c.shape, seed++);
-    const oneShotOpts = { ...opts };
-    delete oneShotOpts.kind;
+  for (const pc of casesOf('plan.run equals the one-shot call; run(out) returns out; runInPlace equals run')) {
+    const { q, k, v, mask, options: oneShotOpts } = materialize(pc);
+    const c = { kind: pc.planKind, shape: pc.shape, style: pc.options.style };
+    const opts = { ...oneShotOpts, kind: c.kind };
     const oneShot = c.kind === 'softmax' ? softmaxAttention(q, k, v, oneShotOpts) : nystromAttention(q, k, v, oneShotOpts);
     const plan = createAttention(opts);
     try {
@@ -549,6 +396,11 @@ test(tag('selectBuild: switch to simd and back; relaxed is refused where the eng
   assertBitsEqual(nystromAttention(q, k, v, opts), before, 'default instance result unchanged');
   outcomes.push(compare('default build', before, ref, { shape, group: 'authors' }));
   assertAll(t, outcomes);
+});
+
+test(tag("every 'host' group of tests/cases.js ran"), () => {
+  const missed = [...HOST.keys()].filter((title) => !ran.has(title));
+  assert.deepEqual(missed, [], `host groups no test ran: ${missed.join('; ')}`);
 });
 
 test(tag('summary of the worst errors per group'), (t) => {

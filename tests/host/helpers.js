@@ -87,31 +87,8 @@ export function assertBitsEqual(a, b, what) {
   }
 }
 
-/**
- * Masks [B, n] of a few kinds: 'none' (undefined), 'trailing' (batch b loses its last 3 + 4b tokens;
- * batch 0 keeps at least one), 'inner' (zeros inside the sequence, including a run long enough to
- * cover a whole landmark segment of length `seg`, so lucidrains sees an empty landmark).
- */
-export function makeMask(kind, B, n, seg = 1) {
-  if (kind === 'none') return undefined;
-  const mask = new Float32Array(B * n).fill(1);
-  for (let b = 0; b < B; b++) {
-    const row = mask.subarray(b * n, (b + 1) * n);
-    if (kind === 'trailing') {
-      const cut = Math.min(n - 1, 3 + 4 * b);
-      row.fill(0, n - cut);
-    } else if (kind === 'inner') {
-      if (n >= 3) row[1] = 0;
-      const run = 2 * seg + 1;
-      const start = Math.floor(n / 3) + b;
-      if (start + run < n - 1) row.fill(0, start, start + run);
-      if (n >= 4) row[n - 2] = 0;
-    } else {
-      throw new Error(`makeMask: unknown kind ${kind}`);
-    }
-  }
-  return mask;
-}
+// Masks [B, n] ('none', 'trailing', 'inner'): one implementation, in tests/cases.js.
+export { makeMask } from '../cases.js';
 
 /** A·(V·mask) for A [B,H,n,n] and V [B,H,n,d]: the output the matrix implies. */
 export function applyMatrix(A, v, mask, shape) {

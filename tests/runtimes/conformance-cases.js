@@ -3,8 +3,9 @@
 // tarball), each checked against the float64 reference in ../reference.js (the one the host
 // tests use).
 //
-// Plain ESM with no imports but the reference (itself import-free): no node: modules, no globals
-// beyond the language, so a page, a worker and every CLI runtime load this very file.
+// Plain ESM with no imports but the reference and the case catalogue ../cases.js (which imports only
+// the reference): no node: modules, no globals beyond the language, so a page, a worker and every
+// CLI runtime load this very file.
 //
 // runCases(api) takes the package's namespace (the embedded build, or the /url subpath after
 // `await init()`), and returns { passed, failed, build, details: [{ name, ok, error?, message }] }.
@@ -15,11 +16,14 @@ import {
   softmaxRef,
   nystromMatrixRef,
   softmaxMatrixRef,
+  factorsToMatrix,
+  bhndToBnhd,
+  bnhdToBhnd,
   relFrobenius,
   rowKeepFromMask,
   makeQKV,
-  randn,
 } from '../reference.js';
+import { select, materialize } from '../cases.js';
 
 export const TOLERANCE = 1e-5;
 
@@ -34,48 +38,11 @@ export function relError(got, want, shape, mask) {
   return relFrobenius(got, want, rowKeepFromMask(mask ?? null, shape));
 }
 
-/** [B, n] mask: row b keeps its first n − drop[b] tokens (trailing padding). */
-function trailingMask(B, n, drops, Type = Float32Array) {
-  const mask = new Type(B * n);
-  for (let b = 0; b < B; b++) for (let i = 0; i < n - drops[b % drops.length]; i++) mask[b * n + i] = 1;
-  return mask;
-}
-
-function convWeights(H, ks, seed) {
-  return randn(H * ks, 0.3, seed);
-}
-
-// Each case: { name, kind: 'nystrom' | 'softmax', shape, options (without shape), seed }.
+// The cases are the 'runtime' cases of ../cases.js: { name, kind, shape, options (no arrays), mask, conv, seed }.
 // Together they cover every style, masks, conv, pad / uneven remainders, the exact-path special
-// case (m equal to the padded length), every pinvInit, batch and heads > 1 and SIMD tail sizes.
-export const CASES = [
-  { name: 'authors basic', kind: 'nystrom', shape: [1, 1, 64, 16], options: { landmarks: 8 } },
-  { name: 'authors mask+conv B2 H2', kind: 'nystrom', shape: [2, 2, 48, 16],
-    options: { landmarks: 8, mask: trailingMask(2, 48, [0, 10]), convWeight: convWeights(2, 5, 11) } },
-  { name: 'authors pad n50 m8', kind: 'nystrom', shape: [1, 2, 50, 16], options: { landmarks: 8 } },
-  { name: 'authors uneven n50 m8 mask', kind: 'nystrom', shape: [2, 1, 50, 12],
-    options: { landmarks: 8, remainder: 'uneven', mask: trailingMask(2, 50, [3, 0]) } },
-  { name: 'authors m==n exact path', kind: 'nystrom', shape: [1, 2, 16, 8],
-    options: { landmarks: 16, mask: trailingMask(1, 16, [4]) } },
-  { name: 'authors pad n<m exact path', kind: 'nystrom', shape: [1, 1, 12, 8], options: { landmarks: 16 } },
-  { name: 'authors pinvInit exact iters10 B2', kind: 'nystrom', shape: [2, 2, 32, 16],
-    options: { landmarks: 8, pinvInit: 'exact', pinvIterations: 10 } },
-  { name: 'hf mask B2 H2', kind: 'nystrom', shape: [2, 2, 64, 16],
-    options: { style: 'hf', landmarks: 8, mask: trailingMask(2, 64, [5, 0], Uint8Array) } },
-  { name: 'hf pad+conv n70 m16', kind: 'nystrom', shape: [1, 2, 70, 20],
-    options: { style: 'hf', landmarks: 16, convWeight: convWeights(2, 3, 12) } },
-  { name: 'hf uneven pinvInit paper', kind: 'nystrom', shape: [1, 1, 45, 16],
-    options: { style: 'hf', landmarks: 8, remainder: 'uneven', pinvInit: 'paper' } },
-  { name: 'lucidrains basic', kind: 'nystrom', shape: [1, 1, 64, 16], options: { style: 'lucidrains', landmarks: 8 } },
-  { name: 'lucidrains mask+pad+conv, empty landmarks', kind: 'nystrom', shape: [2, 3, 45, 16],
-    options: { style: 'lucidrains', landmarks: 8, mask: trailingMask(2, 45, [0, 13]), convWeight: convWeights(3, 5, 13) } },
-  { name: 'lucidrains pad without mask', kind: 'nystrom', shape: [1, 2, 40, 8], options: { style: 'lucidrains', landmarks: 16 } },
-  { name: 'hf tails n201 d36 m16', kind: 'nystrom', shape: [1, 2, 201, 36], options: { style: 'hf', landmarks: 16 } },
-  { name: 'softmax authors mask+conv', kind: 'softmax', shape: [2, 1, 33, 12],
-    options: { mask: trailingMask(2, 33, [0, 7]), convWeight: convWeights(1, 3, 14) } },
-  { name: 'softmax hf mask H2', kind: 'softmax', shape: [1, 2, 40, 16], options: { style: 'hf', mask: trailingMask(1, 40, [6]) } },
-  { name: 'softmax lucidrains mask', kind: 'softmax', shape: [2, 1, 24, 8], options: { style: 'lucidrains', mask: trailingMask(2, 24, [2, 0]) } },
-].map((c, i) => ({ seed: 1000 + i, ...c }));
+// case (m equal to the padded length), every pinvInit, batch and heads > 1, SIMD tail sizes, both
+// attention matrices, the [B, n, H, d] layout and the factors.
+export const CASES = select('runtime');
 
 function check(name, fn) {
   try {
@@ -92,6 +59,54 @@ function assertClose(got, want, shape, mask, what) {
   const err = relError(got, want, shape, mask);
   if (!(err <= TOLERANCE)) throw new Error(`${what}: relative Frobenius error ${err.toExponential(2)} > ${TOLERANCE}`);
   return `rel ${err.toExponential(2)}`;
+}
+
+function assertBitsEqual(got, want, what) {
+  if (!(got instanceof Float32Array) || got.length !== want.length) throw new Error(`${what}: expected a Float32Array of length ${want.length}`);
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) throw new Error(`${what}: differs at [${i}]: ${got[i]} vs ${want[i]}`);
+}
+
+/**
+ * One case: the library call against the float64 reference. With options.layout 'bnhd' the inputs
+ * go in transposed, the result must be bit-identical to the 'bhnd' call (transposed back) and the
+ * reference is evaluated on the 'bhnd' data.
+ */
+function runCase(api, c) {
+  const { q, k, v, mask, options } = materialize(c);
+  const bnhd = options.layout === 'bnhd';
+  const refOptions = { ...options };
+  delete refOptions.layout;
+  const T = (x) => (bnhd ? bhndToBnhd(x, c.shape) : x);
+  const msgs = [];
+  if (c.kind === 'nystrom' || c.kind === 'softmax') {
+    const fn = c.kind === 'softmax' ? api.softmaxAttention : api.nystromAttention;
+    let got = fn(T(q), T(k), T(v), options);
+    if (bnhd) {
+      if (!(got instanceof Float32Array)) throw new Error(`expected a Float32Array, received ${got && got.constructor && got.constructor.name}`);
+      got = bnhdToBhnd(got, c.shape);
+      assertBitsEqual(got, fn(q, k, v, refOptions), "'bnhd' vs 'bhnd'");
+      msgs.push('bnhd = bhnd bitwise');
+    }
+    const want = c.kind === 'softmax' ? softmaxRef(q, k, v, refOptions) : nystromRef(q, k, v, refOptions);
+    msgs.push(assertClose(got, want, c.shape, mask, c.name));
+  } else if (c.kind === 'nystrom-matrix' || c.kind === 'softmax-matrix') {
+    const fn = c.kind === 'softmax-matrix' ? api.softmaxAttentionMatrix : api.nystromAttentionMatrix;
+    const got = fn(T(q), T(k), options);
+    if (bnhd) assertBitsEqual(got, fn(q, k, refOptions), "'bnhd' vs 'bhnd'");
+    const want = c.kind === 'softmax-matrix' ? softmaxMatrixRef(q, k, refOptions) : nystromMatrixRef(q, k, refOptions);
+    msgs.push(assertClose(got, want, c.shape, mask, c.name));
+  } else if (c.kind === 'factors') {
+    if (typeof api.nystromAttentionFactors !== 'function') throw new Error('nystromAttentionFactors is not exported');
+    const f = api.nystromAttentionFactors(T(q), T(k), options);
+    const matrix = api.nystromAttentionMatrix(q, k, refOptions);
+    msgs.push(`product vs nystromAttentionMatrix ${assertClose(new Float32Array(factorsToMatrix(f)), matrix, c.shape, mask, 'kernel1·pinv·kernel3')}`);
+    msgs.push(`vs reference ${assertClose(matrix, nystromMatrixRef(q, k, refOptions), c.shape, mask, 'matrix')}`);
+  } else {
+    throw new Error(`unknown case kind ${c.kind}`);
+  }
+  return msgs.join(', ');
 }
 
 function expectThrow(fn, what) {
@@ -112,15 +127,7 @@ export function runCases(api) {
     return build;
   }));
 
-  for (const c of CASES) {
-    details.push(check(c.name, () => {
-      const { q, k, v } = makeInputs(c.shape, c.seed);
-      const options = { ...c.options, shape: c.shape };
-      const got = c.kind === 'softmax' ? api.softmaxAttention(q, k, v, options) : api.nystromAttention(q, k, v, options);
-      const want = c.kind === 'softmax' ? softmaxRef(q, k, v, options) : nystromRef(q, k, v, options);
-      return assertClose(got, want, c.shape, c.options.mask, c.name);
-    }));
-  }
+  for (const c of CASES) details.push(check(c.name, () => runCase(api, c)));
 
   details.push(check('out option is written and returned', () => {
     const shape = [1, 2, 32, 8];
@@ -147,21 +154,6 @@ export function runCases(api) {
       ny.dispose();
       ex.dispose();
     }
-  }));
-
-  details.push(check('softmaxAttentionMatrix authors mask', () => {
-    const shape = [2, 1, 24, 8];
-    const mask = trailingMask(2, 24, [0, 5]);
-    const { q, k } = makeInputs(shape, 31);
-    const got = api.softmaxAttentionMatrix(q, k, { shape, mask });
-    return assertClose(got, softmaxMatrixRef(q, k, { shape, mask }), shape, mask, 'softmax matrix');
-  }));
-
-  details.push(check('nystromAttentionMatrix lucidrains', () => {
-    const shape = [1, 2, 32, 8];
-    const opts = { shape, landmarks: 8, style: 'lucidrains' };
-    const { q, k } = makeInputs(shape, 32);
-    return assertClose(api.nystromAttentionMatrix(q, k, opts), nystromMatrixRef(q, k, opts), shape, null, 'nystrom matrix');
   }));
 
   details.push(check('invalid input throws TypeError/RangeError', () => {

@@ -1,0 +1,436 @@
+// The worker pool: every core on one call. The host (this file, on the calling thread) validates,
+// lays out the call in one shared wasm memory, writes the inputs and the context, and posts each
+// worker its part of the call's program (src/schedule.ts); workers (src/worker.ts) run kernel ranges
+// on the same memory and meet at barriers; the host reads the result when every worker reports.
+// The calling thread never blocks (no Atomics.wait here: browsers forbid it on the main thread).
+// Where threads cannot exist (no SharedArrayBuffer, no Worker), the pool runs on the calling thread
+// and says why (pool.threads === 1, pool.reason).
+import { Engine } from './engine.js';
+import { checkBuild, type ModuleSource } from './loader.js';
+import { layoutCall, readOutput, setupCall, writeInputs } from './attention.js';
+import { checkOperands, matmulDims } from './matmul.js';
+import { gemmWorkBytes, type Kind } from './plan.js';
+import { ABORT, ARRIVED, CONTROL_BYTES, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
+import { checkCall, checkInt, readOptions, type Checked } from './validate.js';
+import { describe, stateError, typeError } from './errors.js';
+import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
+
+/** Options of createPool. */
+export interface PoolOptions {
+  /** Worker threads; default the core count (navigator.hardwareConcurrency / os.availableParallelism()), at most 8. */
+  threads?: number;
+  /** Default: the build one-shot calls use. */
+  build?: BuildName;
+}
+
+/** Per-call pool options besides the attention options. */
+export interface PoolCallOptions {
+  /** Aborting rejects the call with an AbortError; the workers stop at their next block boundary. */
+  signal?: AbortSignal;
+}
+
+/** A pool of workers sharing one wasm memory; every call returns a Promise of what the synchronous call returns. */
+export interface Pool {
+  /** Threads the pool runs with (1: the calling thread, see reason). */
+  readonly threads: number;
+  /** The build the pool runs. */
+  readonly build: BuildName;
+  /** Why the pool runs on the calling thread, when it does. */
+  readonly reason?: string;
+  nystromAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: NystromAttentionOptions & PoolCallOptions): Promise<Float32Array>;
+  softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: SoftmaxAttentionOptions & PoolCallOptions): Promise<Float32Array>;
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions): Promise<Float32Array>;
+  matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions): Promise<Float32Array>;
+  /** Ends every worker; later calls reject. */
+  close(): Promise<void>;
+}
+
+/** What the pool needs from the synchronous API (the calling-thread fallback). */
+export interface SyncApi {
+  activeBuild(): BuildName;
+  selectBuild(b: BuildName): BuildName;
+  nystromAttention(q: Float32Array, k: Float32Array, v: Float32Array, o: NystromAttentionOptions): Float32Array;
+  softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, o: SoftmaxAttentionOptions): Float32Array;
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
+  matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
+}
+
+const MAX_THREADS = 8;
+
+/** Test hook: terminates worker i as a crash would (the pool must reject and close). */
+export const TERMINATE_WORKER = Symbol.for('nystrom-wasm:terminate-worker');
+const attnLen = (c: Checked) => c.B * c.H * c.n * c.d;
+
+function abortError(): Error {
+  if (typeof DOMException === 'function') return new DOMException('the pool call was aborted', 'AbortError');
+  return Object.assign(new Error('the pool call was aborted'), { name: 'AbortError' });
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean' ||
+      typeof (signal as AbortSignal).addEventListener !== 'function') {
+    throw typeError('ERR_OPTION', `options.signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  return signal as AbortSignal;
+}
+
+/** Splits `signal` off attention options (the rest is checked as the synchronous call checks it). */
+function takeSignal(options: unknown): AbortSignal | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  let s: unknown;
+  try {
+    s = (options as { signal?: unknown }).signal;
+  } catch {
+    return undefined; // the checks report the throwing getter
+  }
+  return checkSignal(s);
+}
+
+async function defaultThreads(): Promise<number> {
+  const g = globalThis as any;
+  let n = typeof g.navigator?.hardwareConcurrency === 'number' ? g.navigator.hardwareConcurrency : 0;
+  if (!n) {
+    try {
+      const spec = 'node:os';
+      const os = await import(spec);
+      n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    } catch {
+      n = 1;
+    }
+  }
+  return Math.max(1, Math.min(MAX_THREADS, n));
+}
+
+/** A worker behind one interface: Web Worker (browsers, Deno, Bun) or Node worker_threads. */
+interface WorkerHandle {
+  post(msg: unknown): void;
+  terminate(): void;
+  /** Node: keep the process alive only while a call is in flight. */
+  hold(on: boolean): void;
+}
+
+function isNode(): boolean {
+  const g = globalThis as any;
+  return typeof g.process?.versions?.node === 'string' && !g.process.versions.bun && typeof g.Deno === 'undefined';
+}
+
+async function spawnWorker(url: URL, onMessage: (m: any) => void, onDeath: (why: string) => void): Promise<WorkerHandle> {
+  const g = globalThis as any;
+  if (!isNode() && typeof g.Worker === 'function') {
+    const w = new g.Worker(url, { type: 'module' });
+    w.onmessage = (e: MessageEvent) => onMessage(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault?.();
+      onDeath(e.message || 'the worker failed');
+    };
+    return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), hold: () => {} };
+  }
+  const spec = 'node:worker_threads';
+  const { Worker } = await import(spec);
+  const w = new Worker(url);
+  w.on('message', onMessage);
+  w.on('error', (e: Error) => onDeath(e?.message ?? String(e)));
+  w.on('exit', (code: number) => onDeath(`the worker exited (code ${code})`));
+  w.unref();
+  return { post: (m) => w.postMessage(m), terminate: () => void w.terminate(), hold: (on) => (on ? w.ref() : w.unref()) };
+}
+
+/** Whether threads can exist here, and the shared memory if so; else why not. */
+function sharedMemory(): { memory?: WebAssembly.Memory; reason?: string } {
+  const g = globalThis as any;
+  if (typeof SharedArrayBuffer !== 'function') {
+    return { reason: g.crossOriginIsolated === false
+      ? 'SharedArrayBuffer is unavailable: the page is not cross-origin isolated (serve it with COOP same-origin and COEP require-corp)'
+      : 'SharedArrayBuffer is unavailable in this runtime' };
+  }
+  if (!isNode() && typeof g.Worker !== 'function') return { reason: 'this runtime has no Worker' };
+  // The threads builds declare at most 65536 pages (4 GiB); engines that cannot reserve that much
+  // (32-bit devices) get a smaller maximum.
+  for (const maximum of [65536, 16384, 4096]) {
+    try {
+      return { memory: new WebAssembly.Memory({ initial: 1, maximum, shared: true }) };
+    } catch {
+      /* try smaller */
+    }
+  }
+  return { reason: 'this engine cannot create a shared WebAssembly.Memory' };
+}
+
+type Pending = { resolve: () => void; reject: (e: unknown) => void; left: number; error?: string; aborted: boolean };
+
+class WorkerPool implements Pool {
+  readonly threads: number;
+  readonly build: BuildName;
+  readonly reason = undefined;
+  private readonly engine: Engine;
+  private readonly control: number;
+  private readonly workers: WorkerHandle[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: Pending | null = null;
+  private seq = 0;
+  private closedBy: string | null = null;
+
+  private constructor(engine: Engine, threads: number) {
+    this.engine = engine;
+    this.build = engine.build;
+    this.threads = threads;
+    this.control = engine.reserved;
+  }
+
+  static async start(module: WebAssembly.Module, bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory,
+                     build: BuildName, threads: number): Promise<WorkerPool> {
+    const engine = new Engine(module, build, { memory, reserve: CONTROL_BYTES });
+    const pool = new WorkerPool(engine, threads);
+    const url = new URL('./worker.js', import.meta.url);
+    const ready: Promise<void>[] = [];
+    try {
+      for (let t = 0; t < threads; t++) {
+        let settle!: [() => void, (e: Error) => void];
+        ready.push(new Promise<void>((res, rej) => { settle = [res, rej]; }));
+        const w = await spawnWorker(url, (m) => {
+          if (m.type === 'ready') settle[0]();
+          else if (m.type === 'failed') settle[1](new Error(m.message));
+          else pool.onDone(m);
+        }, (why) => {
+          settle[1](new Error(why));
+          pool.die(`a pool worker died: ${why}`);
+        });
+        pool.workers.push(w);
+        w.hold(true); // until it is ready
+        try {
+          w.post({ type: 'init', module, memory, control: pool.control, index: t });
+        } catch {
+          // Engines that cannot clone a compiled module compile the bytes in the worker.
+          w.post({ type: 'init', bytes, memory, control: pool.control, index: t });
+        }
+      }
+      await Promise.all(ready);
+      for (const w of pool.workers) w.hold(false);
+    } catch (e) {
+      pool.terminate();
+      throw e;
+    }
+    return pool;
+  }
+
+  private onDone(m: { type: string; id: number; status: string; message?: string }): void {
+    const p = this.pending;
+    if (m.type !== 'done' || !p || m.id !== this.seq) return;
+    if (m.status === 'error') p.error ??= m.message;
+    if (--p.left === 0) {
+      this.pending = null;
+      for (const w of this.workers) w.hold(false);
+      if (p.error !== undefined) p.reject(stateError('ERR_LOAD', `a pool worker failed: ${p.error}`));
+      else if (p.aborted) p.reject(abortError());
+      else p.resolve();
+    }
+  }
+
+  /** A worker died: every pending call rejects and the pool is closed. */
+  private die(why: string): void {
+    if (this.closedBy) return;
+    this.closedBy = why;
+    this.stop();
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(stateError('ERR_LOAD', `${why}; the pool is closed`));
+    this.terminate();
+  }
+
+  /** Tells running workers to stop at their next task boundary (or barrier). */
+  private stop(): void {
+    const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
+    Atomics.store(c, ABORT, 1);
+    Atomics.notify(c, 0);
+  }
+
+  private terminate(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+
+  /** Runs a program on every worker; resolves when all report. */
+  private execute(program: Program, signal?: AbortSignal): Promise<void> {
+    if (this.closedBy) return Promise.reject(stateError('ERR_LOAD', `the pool is closed (${this.closedBy})`));
+    const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
+    Atomics.store(c, ARRIVED, 0);
+    Atomics.store(c, ABORT, 0);
+    const id = ++this.seq;
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = { resolve, reject, left: this.threads, aborted: false };
+      this.pending = p;
+      const onAbort = () => {
+        p.aborted = true;
+        this.stop();
+      };
+      if (signal) {
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = () => signal.removeEventListener('abort', onAbort);
+        p.resolve = () => { done(); resolve(); };
+        p.reject = (e) => { done(); reject(e); };
+      }
+      for (let t = 0; t < this.threads; t++) {
+        this.workers[t].hold(true);
+        this.workers[t].post({ type: 'run', id, threads: this.threads, phases: program.map((phase) => phase[t]) });
+      }
+    });
+  }
+
+  /** Queues a call: one runs at a time on the pool's memory. */
+  private enqueue<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      if (this.closedBy) throw stateError('ERR_LOAD', `the pool is closed (${this.closedBy})`);
+      if (signal?.aborted) throw abortError();
+      return fn();
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private attention(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown): Promise<Float32Array> {
+    let c: Checked, signal: AbortSignal | undefined;
+    try {
+      signal = takeSignal(options);
+      c = checkCall(`${kind}Attention`, kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, attnLen, ['signal']);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue(signal, async () => {
+      const e = this.engine;
+      const M = layoutCall(e, kind, c, 'attention', this.threads);
+      writeInputs(e, [[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
+      setupCall(e, kind, c, M);
+      await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads), signal);
+      return readOutput(e, c, M);
+    });
+  }
+
+  private mm(transB: boolean, a: unknown, b: unknown, m: unknown, k: unknown, n: unknown, out: unknown, options: unknown): Promise<Float32Array> {
+    const name = transB ? 'matmulTransposed' : 'matmul';
+    let M: number, K: number, N: number, signal: AbortSignal | undefined;
+    try {
+      [M, K, N] = matmulDims(name, m, k, n);
+      checkOperands(name, M, K, N, transB, a, b, out);
+      signal = checkSignal(readOptions<PoolCallOptions>(options, ['signal'], `pool.${name} options`, false).signal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue(signal, async () => {
+      const e = this.engine;
+      const T = this.threads;
+      const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
+      const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`);
+      const [pa, pb, pc, ...pw] = offsets;
+      writeInputs(e, [[a as Float32Array, pa], [b as Float32Array, pb]]);
+      e.checkFinite(pa, M * K, `${name}: a`);
+      e.checkFinite(pb, K * N, `${name}: b`);
+      await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T), signal);
+      const result = (out as Float32Array | undefined) ?? new Float32Array(M * N);
+      result.set(e.f32(pc, M * N));
+      return result;
+    });
+  }
+
+  nystromAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: NystromAttentionOptions & PoolCallOptions) {
+    return this.attention('nystrom', q, k, v, options);
+  }
+  softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: SoftmaxAttentionOptions & PoolCallOptions) {
+    return this.attention('softmax', q, k, v, options);
+  }
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions) {
+    return this.mm(false, a, b, m, k, n, out, options);
+  }
+  matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions) {
+    return this.mm(true, a, b, m, k, n, out, options);
+  }
+
+  /** See TERMINATE_WORKER. */
+  [TERMINATE_WORKER](i: number): void {
+    const w = this.workers[i];
+    w?.terminate();
+    // Node reports 'exit'; a Web Worker's terminate() reports nothing, so report it here.
+    this.die(`worker ${i} was terminated`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closedBy) return;
+    this.closedBy = 'close() was called';
+    this.stop();
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(stateError('ERR_LOAD', 'the pool was closed during the call'));
+    this.terminate();
+    this.engine.dispose();
+  }
+}
+
+/** The pool where threads cannot exist: the synchronous calls, on the calling thread, as Promises. */
+class CallingThreadPool implements Pool {
+  readonly threads = 1;
+  private closed = false;
+  constructor(private readonly api: SyncApi, readonly build: BuildName, readonly reason: string) {}
+
+  private call<T>(options: unknown, signalOf: () => AbortSignal | undefined, fn: () => T): Promise<T> {
+    try {
+      if (this.closed) throw stateError('ERR_LOAD', 'the pool is closed (close() was called)');
+      const signal = signalOf();
+      if (signal?.aborted) throw abortError();
+      const prev = this.api.activeBuild();
+      this.api.selectBuild(this.build);
+      try {
+        return Promise.resolve(fn());
+      } finally {
+        this.api.selectBuild(prev);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  private strip(options: unknown): unknown {
+    if (typeof options !== 'object' || options === null || !('signal' in options)) return options;
+    const { signal: _s, ...rest } = options as Record<string, unknown>;
+    return rest;
+  }
+  nystromAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: NystromAttentionOptions & PoolCallOptions) {
+    return this.call(options, () => takeSignal(options), () => this.api.nystromAttention(q, k, v, this.strip(options) as NystromAttentionOptions));
+  }
+  softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: SoftmaxAttentionOptions & PoolCallOptions) {
+    return this.call(options, () => takeSignal(options), () => this.api.softmaxAttention(q, k, v, this.strip(options) as SoftmaxAttentionOptions));
+  }
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions) {
+    return this.call(options, () => checkSignal(readOptions<PoolCallOptions>(options, ['signal'], 'pool.matmul options', false).signal),
+      () => this.api.matmul(a, b, m, k, n, out));
+  }
+  matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions) {
+    return this.call(options, () => checkSignal(readOptions<PoolCallOptions>(options, ['signal'], 'pool.matmulTransposed options', false).signal),
+      () => this.api.matmulTransposed(a, b, m, k, n, out));
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/**
+ * createPool for a module source: threads where SharedArrayBuffer and workers exist, else the
+ * calling thread (never a rejection for that).
+ */
+export async function createPoolWith(source: ModuleSource, api: SyncApi, options: PoolOptions = {}): Promise<Pool> {
+  const o = readOptions<PoolOptions>(options, ['threads', 'build'], 'createPool options', false);
+  const build = o.build === undefined ? api.activeBuild() : checkBuild(o.build);
+  const threads = o.threads === undefined ? await defaultThreads() : checkInt(o.threads, 'createPool options.threads', 1, 256);
+  const { memory, reason } = sharedMemory();
+  if (!memory) return new CallingThreadPool(api, build, reason!);
+  let mod: { module: WebAssembly.Module; bytes: Uint8Array<ArrayBuffer> };
+  try {
+    mod = await source.threads(build);
+  } catch (e) {
+    return new CallingThreadPool(api, build, `the threads build could not be loaded (${(e as Error)?.message ?? e})`);
+  }
+  try {
+    return await WorkerPool.start(mod.module, mod.bytes, memory, build, threads);
+  } catch (e) {
+    return new CallingThreadPool(api, build, `workers could not be started (${(e as Error)?.message ?? e})`);
+  }
+}

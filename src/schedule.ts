@@ -1,0 +1,142 @@
+// How a call is split over T threads: a program of phases, each a list of kernel calls (tasks) per
+// thread; threads meet at a barrier between phases. Tasks are the range entry points of the module
+// (scripts/abi.mjs), so every output element gets the same arithmetic whatever the split: the pool
+// gives the same bits as one thread. Splits: across heads when there are at least T of them, else
+// across row ranges inside each head (one long sequence with one head is the case that matters).
+import { CONSTS } from './abi.generated.js';
+import type { CallPlan } from './plan.js';
+import type { Checked } from './validate.js';
+
+/** Int32 words of the pool's control block in shared memory (see worker.ts). */
+export const GEN = 0, ARRIVED = 1, ABORT = 2;
+/** Bytes of the control block. */
+export const CONTROL_BYTES = 64;
+
+/** A kernel call: the export's name, then its arguments. */
+export type Task = [name: string, ...args: number[]];
+/** phases[p][t]: the tasks of thread t in phase p. */
+export type Program = Task[][][];
+
+/** Rows per task: small enough that an abort is seen soon, large enough to cost nothing. */
+const ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
+
+/** [start, end) of part p of `count` items split into `parts` contiguous, balanced ranges. */
+export function part(count: number, parts: number, p: number): [number, number] {
+  return [Math.floor((count * p) / parts), Math.floor((count * (p + 1)) / parts)];
+}
+
+function emptyPhase(T: number): Task[][] {
+  return Array.from({ length: T }, () => []);
+}
+
+/** Range tasks over heads × [0, count): heads split across threads, or each head's range split. */
+function rangesPhase(T: number, BH: number, count: number, task: (head: number, t: number, a: number, b: number) => Task, chunk = count): Task[][] {
+  const phase = emptyPhase(T);
+  const push = (t: number, head: number, a: number, b: number) => {
+    for (let x = a; x < b; x += chunk) phase[t].push(task(head, t, x, Math.min(b, x + chunk)));
+  };
+  if (BH >= T) {
+    for (let t = 0; t < T; t++) {
+      const [h0, h1] = part(BH, T, t);
+      for (let h = h0; h < h1; h++) push(t, h, 0, count);
+    }
+  } else {
+    for (let h = 0; h < BH; h++) {
+      for (let t = 0; t < T; t++) {
+        const [a, b] = part(count, T, t);
+        if (a < b) push(t, h, a, b);
+      }
+    }
+  }
+  return phase;
+}
+
+/** Tasks per head (one call each), heads split across threads. */
+function headsPhase(T: number, BH: number, task: (head: number, t: number) => Task): Task[][] {
+  const phase = emptyPhase(T);
+  for (let t = 0; t < T; t++) {
+    const [h0, h1] = part(BH, T, t);
+    for (let h = h0; h < h1; h++) phase[t].push(task(h, t));
+  }
+  return phase;
+}
+
+/** One task on thread 0. */
+function single(T: number, task: Task): Task[][] {
+  const phase = emptyPhase(T);
+  phase[0].push(task);
+  return phase;
+}
+
+/** The program of an attention call whose context is at `ctx` (see attention.ts for the one-thread order). */
+export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: number): Program {
+  const BH = c.B * c.H;
+  const { n } = c;
+  const { exact } = plan.geo;
+  const mode = plan.mode;
+  const program: Program = [single(T, ['prepare', ctx])];
+  if (exact) {
+    program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['exactRows', ctx, t, h, a, b], ROWS_PER_TASK));
+    if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
+    return program;
+  }
+  const m = plan.geo.exact ? plan.geo.np : c.m;
+  program.push(rangesPhase(T, BH, m, (h, t, a, b) => ['nyLandmarks', ctx, t, h, a, b]));
+  program.push(headsPhase(T, BH, (h, t) => ['nyKernel2', ctx, t, h]));
+  program.push(single(T, ['nyAlpha', ctx]));
+  // Z and kernel 3 are independent: with fewer heads than threads, thread h mod T also inverts head h.
+  const k3 = rangesPhase(T, BH, m, (h, t, a, b) => ['nyKernel3', ctx, t, h, a, b]);
+  if (BH >= T) {
+    for (let t = 0; t < T; t++) {
+      const [h0, h1] = part(BH, T, t);
+      const pinv: Task[] = [];
+      for (let h = h0; h < h1; h++) pinv.push(['nyPinv', ctx, t, h]);
+      k3[t] = [...pinv, ...k3[t]];
+    }
+  } else {
+    for (let h = 0; h < BH; h++) k3[h % T].unshift(['nyPinv', ctx, h % T, h]);
+  }
+  program.push(k3);
+  program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyRows', ctx, t, h, a, b], ROWS_PER_TASK));
+  if (mode === 'matrix') program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyMatrixRows', ctx, t, h, a, b], ROWS_PER_TASK));
+  if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
+  return program;
+}
+
+/**
+ * The program of C[M×N] = A·op(B): split across column blocks of C (multiples of 8: each thread packs
+ * only its part of B) when N ≥ M, else across row blocks (multiples of 4). `work[t]` is thread t's
+ * packing scratch (gemmWorkBytes(columns of the widest part, K) bytes).
+ */
+export function matmulProgram(M: number, N: number, K: number, a: number, b: number, transB: boolean, c: number,
+                              work: number[], T: number): Program {
+  const phase = emptyPhase(T);
+  const byColumns = N >= M;
+  const units = byColumns ? Math.ceil(N / 8) : Math.ceil(M / 4);
+  const parts = Math.min(T, units);
+  for (let t = 0; t < parts; t++) {
+    const [u0, u1] = part(units, parts, t);
+    if (byColumns) {
+      const j0 = u0 * 8, j1 = Math.min(N, u1 * 8);
+      const bj = transB ? b + j0 * K * 4 : b + j0 * 4;
+      phase[t].push(['gemm', M, j1 - j0, K, a, K, bj, transB ? K : N, transB ? 1 : 0, c + j0 * 4, N, work[t]]);
+    } else {
+      const i0 = u0 * 4, i1 = Math.min(M, u1 * 4);
+      phase[t].push(['gemm', i1 - i0, N, K, a + i0 * K * 4, K, b, transB ? K : N, transB ? 1 : 0, c + i0 * N * 4, N, work[t]]);
+    }
+  }
+  return [phase];
+}
+
+/** Columns of the widest column part of a matmul split (for sizing each thread's scratch). */
+export function matmulPartColumns(M: number, N: number, T: number): number {
+  if (N < M) return N;
+  const units = Math.ceil(N / 8);
+  const parts = Math.min(T, units);
+  let widest = 0;
+  for (let t = 0; t < parts; t++) {
+    const [u0, u1] = part(units, parts, t);
+    widest = Math.max(widest, Math.min(N, u1 * 8) - u0 * 8);
+  }
+  return widest;
+}

@@ -1,0 +1,96 @@
+// A pool worker: instantiates the threads build on the pool's shared memory and runs its part of
+// each program (src/schedule.ts), phase by phase, meeting the other workers at a barrier between
+// phases. Runs as a Web Worker (browsers, Deno, Bun) or a Node worker_threads worker.
+//
+// Messages in:  { type: 'init', module | bytes, memory, control, index }
+//               { type: 'run', id, threads, phases: Task[][] (this worker's tasks per phase) }
+// Messages out: { type: 'ready' } | { type: 'failed', message }
+//               { type: 'done', id, status: 'ok' | 'aborted' | 'error', message? }
+// The control block (Int32 words at `control` in the shared memory): GEN (barrier generation),
+// ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary).
+
+import { ABORT, ARRIVED, CONTROL_BYTES, GEN } from './schedule.js';
+
+type Task = [string, ...number[]];
+interface Port {
+  post(msg: unknown): void;
+  listen(fn: (msg: any) => void): void;
+}
+
+async function port(): Promise<Port> {
+  const g = globalThis as any;
+  if (typeof g.WorkerGlobalScope !== 'undefined' || (typeof g.self === 'object' && typeof g.self.postMessage === 'function' && typeof g.process === 'undefined')) {
+    return { post: (m) => g.self.postMessage(m), listen: (fn) => { g.self.onmessage = (e: MessageEvent) => fn(e.data); } };
+  }
+  // Node worker_threads (a computed specifier keeps browser bundlers from resolving a Node built-in).
+  const spec = 'node:worker_threads';
+  const { parentPort } = await import(spec);
+  return { post: (m) => parentPort.postMessage(m), listen: (fn) => parentPort.on('message', fn) };
+}
+
+class Aborted extends Error {}
+
+let exports: Record<string, (...args: number[]) => number> | null = null;
+let memory: WebAssembly.Memory | null = null;
+let control = 0;
+
+function ctl(): Int32Array {
+  return new Int32Array(memory!.buffer, control, CONTROL_BYTES / 4);
+}
+
+/** Waits until every thread has arrived (a sense of generation, reset by the host before each call). */
+function barrier(c: Int32Array, threads: number): void {
+  const gen = Atomics.load(c, GEN);
+  if (Atomics.add(c, ARRIVED, 1) === threads - 1) {
+    Atomics.store(c, ARRIVED, 0);
+    Atomics.add(c, GEN, 1);
+    Atomics.notify(c, GEN);
+    return;
+  }
+  while (Atomics.load(c, GEN) === gen) {
+    if (Atomics.load(c, ABORT)) throw new Aborted();
+    Atomics.wait(c, GEN, gen, 20); // wakes on notify, or re-checks ABORT every 20 ms
+  }
+}
+
+function run(phases: Task[][], threads: number): void {
+  const c = ctl();
+  for (let p = 0; p < phases.length; p++) {
+    for (const [name, ...args] of phases[p]) {
+      if (Atomics.load(c, ABORT)) throw new Aborted();
+      exports![name](...args);
+    }
+    if (p < phases.length - 1) barrier(c, threads);
+  }
+}
+
+const io = await port();
+io.listen(async (msg) => {
+  if (msg.type === 'init') {
+    try {
+      const module = msg.module instanceof WebAssembly.Module ? msg.module : await WebAssembly.compile(msg.bytes);
+      memory = msg.memory as WebAssembly.Memory;
+      control = msg.control;
+      exports = new WebAssembly.Instance(module, { env: { memory } }).exports as any;
+      io.post({ type: 'ready' });
+    } catch (e) {
+      io.post({ type: 'failed', message: String((e as Error)?.message ?? e) });
+    }
+    return;
+  }
+  if (msg.type === 'run') {
+    try {
+      run(msg.phases, msg.threads);
+      io.post({ type: 'done', id: msg.id, status: 'ok' });
+    } catch (e) {
+      if (e instanceof Aborted) {
+        io.post({ type: 'done', id: msg.id, status: 'aborted' });
+      } else {
+        // A trap is a bug: stop the others, report it.
+        Atomics.store(ctl(), ABORT, 2);
+        Atomics.notify(ctl(), GEN);
+        io.post({ type: 'done', id: msg.id, status: 'error', message: String((e as Error)?.message ?? e) });
+      }
+    }
+  }
+});
