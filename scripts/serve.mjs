@@ -6,7 +6,8 @@
 // 127.0.0.1 only, on a free port unless --port is given, and prints the page's URL; `/` redirects
 // to page-dir (default examples/browser). Headers: `.wasm` as application/wasm, `.js`/`.mjs` as
 // text/javascript, no caching, and COOP/COEP so pages are cross-origin isolated
-// (SharedArrayBuffer available). Nothing outside the repository is served.
+// (SharedArrayBuffer available; a page requested with ?no-isolation is served without them).
+// Nothing outside the repository is served.
 //
 // Also importable: `const server = await startServer({ root, page }); server.url; await server.close()`.
 import { createServer } from 'node:http';
@@ -39,6 +40,13 @@ const ISOLATION = {
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
 };
+
+/** The response headers; a document requested with ?no-isolation is served without COOP/COEP (not isolated). */
+function headersFor(url) {
+  if (!url.searchParams.has('no-isolation')) return ISOLATION;
+  const { ['Cross-Origin-Opener-Policy']: _o, ['Cross-Origin-Embedder-Policy']: _e, ...rest } = ISOLATION;
+  return rest;
+}
 
 function send(res, status, body, type = 'text/plain; charset=utf-8') {
   res.writeHead(status, { ...ISOLATION, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
@@ -76,7 +84,7 @@ export function startServer({ root = REPO_ROOT, page = 'examples/browser', port 
       if (!info || !info.isFile()) return send(res, 404, `not found: ${url.pathname}\n`);
       if (log) console.log(`${req.method} ${url.pathname}`);
       res.writeHead(200, {
-        ...ISOLATION,
+        ...headersFor(url),
         'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': info.size,
       });

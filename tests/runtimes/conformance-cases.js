@@ -177,3 +177,46 @@ export function formatResult(label, result) {
   lines.push(`runtime: ${label}`, `build: ${result.build}`, `${result.passed} passed, ${result.failed} failed`);
   return lines.join('\n');
 }
+
+/**
+ * The pool (createPool) on the runtime cases and a few matmuls: every result bit-identical to the
+ * synchronous call of the same build. Resolves { passed, failed, build, threads, reason, details }; never throws.
+ */
+export async function runPoolCases(api, { threads = 2 } = {}) {
+  const details = [];
+  let pool;
+  try {
+    pool = await api.createPool({ threads });
+  } catch (e) {
+    return { passed: 0, failed: 1, build: 'none', threads: 0, details: [{ name: 'createPool', ok: false, message: String((e && e.stack) || e) }] };
+  }
+  const add = async (name, fn) => {
+    try {
+      details.push({ name, ok: true, message: (await fn()) ?? 'ok' });
+    } catch (e) {
+      details.push({ name, ok: false, error: String((e && e.stack) || e), message: String((e && e.message) || e) });
+    }
+  };
+  for (const c of CASES.filter((x) => x.kind === 'nystrom' || x.kind === 'softmax')) {
+    await add(`pool ${c.name}`, async () => {
+      const { q, k, v, options } = materialize(c);
+      const call = c.kind === 'softmax' ? 'softmaxAttention' : 'nystromAttention';
+      const want = api[call](q, k, v, options);
+      assertBitsEqual(await pool[call](q, k, v, options), want, 'pool vs synchronous');
+      return 'bit-identical';
+    });
+  }
+  for (const [m, k, n] of [[7, 13, 5], [64, 64, 64], [100, 40, 3]]) {
+    await add(`pool matmul ${m}x${k}x${n}`, async () => {
+      const a = new Float32Array(m * k).map((_, i) => Math.sin(i * 0.37));
+      const b = new Float32Array(k * n).map((_, i) => Math.cos(i * 0.11));
+      assertBitsEqual(await pool.matmul(a, b, m, k, n), api.matmul(a, b, m, k, n), 'matmul');
+      assertBitsEqual(await pool.matmulTransposed(a, b, m, k, n), api.matmulTransposed(a, b, m, k, n), 'matmulTransposed');
+      return 'bit-identical';
+    });
+  }
+  const info = { build: pool.build, threads: pool.threads, reason: pool.reason };
+  await pool.close();
+  const passed = details.filter((d) => d.ok).length;
+  return { passed, failed: details.length - passed, ...info, details };
+}

@@ -29,6 +29,10 @@ const RUNNERS = [
   { name: 'deno-url', label: 'deno --allow-read, /url', cmd: bin('deno'), args: ['run', '--no-prompt', '--allow-read', 'tests/runtimes/run-url.js', '--expect', 'relaxed'] },
   { name: 'bun', label: 'bun', cmd: bin('bun'), args: ['tests/runtimes/run-embedded.js', '--expect', 'relaxed'] },
   { name: 'bun-url', label: 'bun, /url subpath', cmd: bin('bun'), args: ['tests/runtimes/run-url.js', '--expect', 'relaxed'] },
+  { name: 'node-pool', label: 'node, worker pool', cmd: node, args: ['tests/runtimes/run-pool.js', '--expect-threads', '2'] },
+  { name: 'deno-pool', label: 'deno --allow-read, worker pool', cmd: bin('deno'), args: ['run', '--no-prompt', '--allow-read', 'tests/runtimes/run-pool.js', '--expect-threads', '2'] },
+  { name: 'deno-pool-1', label: 'deno, no permissions: pool falls back', cmd: bin('deno'), args: ['run', '--no-prompt', 'tests/runtimes/run-pool.js', '--expect-threads', '1'] },
+  { name: 'bun-pool', label: 'bun, worker pool', cmd: bin('bun'), args: ['tests/runtimes/run-pool.js', '--expect-threads', '2'] },
   { name: 'chromium', label: 'chromium (embedded + /url)', cmd: node, args: ['tests/runtimes/chromium.test.mjs'] },
   { name: 'worker', label: 'chromium Web Worker', cmd: node, args: ['tests/runtimes/worker.test.mjs'] },
   { name: 'edge', label: 'edge handler (Deno.serve)', cmd: node, args: ['tests/runtimes/edge.test.mjs'] },
@@ -70,7 +74,8 @@ for (const r of RUNNERS) {
     passed = Number(last[1]);
     failed = Number(last[2]) + (code === 0 ? 0 : Number(last[2]) ? 0 : 1);
   }
-  const row = { runtime: r.label, build: builds.length ? builds[builds.length - 1][1] : '-', passed, failed, seconds: (ms / 1000).toFixed(1) };
+  const pool = /^pool: (\d+) threads/m.exec(out);
+  const row = { runtime: r.label, build: builds.length ? builds[builds.length - 1][1] + (pool ? ` ×${pool[1]}` : '') : '-', passed, failed, seconds: (ms / 1000).toFixed(1) };
   rows.push(row);
   console.log(`${failed ? 'FAIL' : 'ok'} (${row.seconds} s)`);
   if (verbose || failed) {
