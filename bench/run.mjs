@@ -1,11 +1,12 @@
 // nystrom-wasm benchmark: our kernels side by side with tfjs-wasm, onnxruntime-web and plain JS,
 // in one process. Usage: node --experimental-wasm-relaxed-simd bench/run.mjs [--quick] [--json PATH]
-//                         [--only matmul|attention|nystrom-peer|scaling|memory|copies]
+//                         [--only matmul|attention|nystrom-peer|scaling|memory|copies|threads]
 import v8 from 'node:v8';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { Bench } from 'tinybench';
 import { mulberry32 } from '../tests/reference.js';
 import { select } from '../tests/cases.js';
@@ -18,7 +19,7 @@ try { v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* no
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
-const SECTIONS = ['matmul', 'attention', 'nystrom-peer', 'scaling', 'memory', 'copies'];
+const SECTIONS = ['matmul', 'attention', 'nystrom-peer', 'scaling', 'memory', 'copies', 'threads'];
 
 // ---------------------------------------------------------------- arguments
 
@@ -638,10 +639,106 @@ async function sectionCopies() {
   results.sections.copies = out;
 }
 
+// ================================================================ 7. threads
+
+/** onnxruntime-web exact attention with numThreads t, in a child process (ORT fixes its threads at start). */
+function ortThreadsChild(t, n, d, reps) {
+  const r = spawnSync(process.execPath, [path.join(here, 'ort-threads.mjs'), '--threads', String(t), '--n', String(n), '--d', String(d), '--reps', String(reps)],
+    { encoding: 'utf8', timeout: 300000 });
+  if (r.status !== 0) { notes.push(`ort numThreads ${t}: child failed (${(r.stderr || '').trim().split('\n').at(-1)})`); return null; }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)).medianMs;
+}
+
+async function sectionThreads() {
+  if (!has('createPool')) { console.log('\n7. threads: skipped (createPool missing)'); results.sections.threads = null; return; }
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const counts = [1, 2, 4, 8].filter((t) => t === 1 || t <= Math.max(2, cores));
+  const d = 64, m = 64;
+  const attn = (B, H, n) => ({ q: randomArray(B * H * n * d, 31), k: randomArray(B * H * n * d, 32), v: randomArray(B * H * n * d, 33), o: new Float32Array(B * H * n * d), shape: [B, H, n, d] });
+  const CASES = [
+    { name: 'nystrom n=16384', kind: 'nystrom', x: attn(1, 1, 16384) },
+    { name: 'nystrom n=4096', kind: 'nystrom', x: attn(1, 1, 4096) },
+    { name: 'nystrom H=12 n=4096', kind: 'nystrom', x: attn(1, 12, 4096) },
+    { name: 'exact n=4096', kind: 'softmax', x: attn(1, 1, 4096), slow: true },
+    ...[[1024, 1024, 1024], [64, 4096, 64], [4096, 64, 64]].map(([M, K, N]) => ({ name: `matmul ${M}×${K}×${N}`, kind: 'matmul', M, K, N,
+      x: { a: randomArray(M * K, 34), b: randomArray(K * N, 35), c: new Float32Array(M * N) }, flops: 2 * M * K * N })),
+  ];
+  const out = { counts, cores, builds: {}, ort: {} };
+  const reps = args.quick ? 2 : 5;
+  // ORT exact attention n = 4096, 1 and 2 threads (children), before and after our rounds.
+  const ortRuns = { 1: [], 2: [] };
+  const runOrt = () => { for (const t of [1, 2]) { const ms = ortThreadsChild(t, 4096, d, reps); if (ms != null) ortRuns[t].push(ms); } };
+  runOrt();
+  for (const bd of builds) {
+    const pools = {};
+    for (const t of counts.filter((t) => t > 1)) {
+      const p = await O.createPool({ threads: t, build: bd });
+      if (p.threads === t) pools[t] = p; else { notes.push(`pool of ${t} (${bd}): ${p.reason}`); await p.close(); }
+    }
+    const run = (c, t) => {
+      const pool = pools[t];
+      const { x } = c;
+      if (c.kind === 'matmul') return pool ? pool.matmul(x.a, x.b, c.M, c.K, c.N, x.c) : (O.selectBuild(bd), O.matmul(x.a, x.b, c.M, c.K, c.N, x.c));
+      const o = { shape: x.shape, landmarks: m, out: x.o };
+      const fn = c.kind === 'nystrom' ? 'nystromAttention' : 'softmaxAttention';
+      if (pool) return pool[fn](x.q, x.k, x.v, o);
+      O.selectBuild(bd);
+      return O[fn](x.q, x.k, x.v, o);
+    };
+    // Correctness first: every pool result bit-identical to the synchronous call.
+    for (const c of CASES) {
+      const want = (await run(c, 1)).slice();
+      for (const t of Object.keys(pools)) {
+        const got = await run(c, Number(t));
+        let same = got.length === want.length;
+        for (let i = 0; same && i < got.length; i++) same = Object.is(got[i], want[i]);
+        if (!same) fail(`threads: ${c.name} ${bd} with ${t} threads differs from the synchronous call`);
+      }
+    }
+    const tasks = [];
+    for (const c of CASES) {
+      for (const t of [1, ...Object.keys(pools).map(Number)]) {
+        tasks.push({ name: `${c.name} ${bd} ×${t}`, fn: () => run(c, t), ...(c.slow ? { time: CFG.time / 2, iterations: args.quick ? 2 : 4 } : {}) });
+      }
+    }
+    const t = await measure(tasks);
+    for (const p of Object.values(pools)) await p.close();
+    const rows = [];
+    const entry = {};
+    for (const c of CASES) {
+      const base = t[`${c.name} ${bd} ×1`]?.median;
+      const cells = [];
+      entry[c.name] = {};
+      for (const n of [1, ...Object.keys(pools).map(Number)]) {
+        const ms = t[`${c.name} ${bd} ×${n}`]?.median;
+        entry[c.name][n] = { ms, speedup: base / ms, gflops: c.flops ? gflops(c.flops, ms) : undefined };
+        cells.push(c.flops ? `${fmt(gflops(c.flops, ms), 1)} GF/s` : `${fmt(ms, 2)} ms`, n === 1 ? '—' : fmtRatio(base / ms));
+      }
+      rows.push([c.name, ...cells]);
+    }
+    const heads = [];
+    for (const n of [1, ...Object.keys(pools).map(Number)]) heads.push(`${n} thr`, `× vs 1`);
+    table(`7. threads (${bd}): 1 = the synchronous call; more = createPool (copies in/out included)`, ['', ...heads], rows);
+    out.builds[bd] = entry;
+  }
+  runOrt();
+  const med = (a) => (a.length ? [...a].sort((x, y) => x - y)[a.length >> 1] : null);
+  out.ort = { exact4096: { 1: med(ortRuns[1]), 2: med(ortRuns[2]) }, runs: ortRuns };
+  const rows = [];
+  for (const bd of builds) {
+    const ny2 = out.builds[bd]?.['nystrom n=4096']?.[2]?.ms;
+    const ny1 = out.builds[bd]?.['nystrom n=4096']?.[1]?.ms;
+    if (ny1 != null && out.ort.exact4096[1] != null) rows.push([`ours Nyström 1 thr ${bd} vs ort exact 1 thr`, fmt(ny1, 2), fmt(out.ort.exact4096[1], 1), fmtRatio(out.ort.exact4096[1] / ny1)]);
+    if (ny2 != null && out.ort.exact4096[2] != null) rows.push([`ours Nyström 2 thr ${bd} vs ort exact 2 thr`, fmt(ny2, 2), fmt(out.ort.exact4096[2], 1), fmtRatio(out.ort.exact4096[2] / ny2)]);
+  }
+  table('7b. n = 4096, d = 64: our Nyström against onnxruntime-web exact attention at the same thread count (ort in child processes, before and after)', ['', 'ours ms', 'ort ms', '×'], rows);
+  results.sections.threads = out;
+}
+
 // ---------------------------------------------------------------- run
 
 const started = performance.now();
-const runners = { matmul: sectionMatmul, attention: sectionAttention, 'nystrom-peer': sectionNystromPeer, scaling: sectionScaling, memory: sectionMemory, copies: sectionCopies };
+const runners = { matmul: sectionMatmul, attention: sectionAttention, 'nystrom-peer': sectionNystromPeer, scaling: sectionScaling, memory: sectionMemory, copies: sectionCopies, threads: sectionThreads };
 for (const s of SECTIONS) {
   if (!want(s)) continue;
   const t0 = performance.now();

@@ -170,6 +170,8 @@ class WorkerPool implements Pool {
   private pending: Pending | null = null;
   private seq = 0;
   private closedBy: string | null = null;
+  /** When the last call's program was posted (ms since the epoch). */
+  postedAt = 0;
 
   private constructor(engine: Engine, threads: number) {
     this.engine = engine;
@@ -214,9 +216,13 @@ class WorkerPool implements Pool {
     return pool;
   }
 
-  private onDone(m: { type: string; id: number; status: string; message?: string }): void {
+  /** Per worker of the last call: when it started (ms since the epoch) and per phase [working, waiting] ms. */
+  lastTimes: { start: number; phases: number[][] }[] = [];
+
+  private onDone(m: { type: string; id: number; status: string; message?: string; times?: number[][]; start?: number }): void {
     const p = this.pending;
     if (m.type !== 'done' || !p || m.id !== this.seq) return;
+    if (m.times) this.lastTimes.push({ start: m.start!, phases: m.times });
     if (m.status === 'error') p.error ??= m.message;
     if (--p.left === 0) {
       this.pending = null;
@@ -257,6 +263,8 @@ class WorkerPool implements Pool {
     Atomics.store(c, ARRIVED, 0);
     Atomics.store(c, ABORT, 0);
     const id = ++this.seq;
+    this.lastTimes = [];
+    this.postedAt = performance.now() + performance.timeOrigin;
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { resolve, reject, left: this.threads, aborted: false };
       this.pending = p;

@@ -80,23 +80,39 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
     return program;
   }
-  const m = plan.geo.exact ? plan.geo.np : c.m;
-  program.push(rangesPhase(T, BH, m, (h, t, a, b) => ['nyLandmarks', ctx, t, h, a, b]));
-  program.push(headsPhase(T, BH, (h, t) => ['nyKernel2', ctx, t, h]));
-  program.push(single(T, ['nyAlpha', ctx]));
-  // Z and kernel 3 are independent: with fewer heads than threads, thread h mod T also inverts head h.
-  const k3 = rangesPhase(T, BH, m, (h, t, a, b) => ['nyKernel3', ctx, t, h, a, b]);
+  const m = c.m;
   if (BH >= T) {
+    // Enough heads: whole heads per thread; α (one maximum over every head for 'original') between.
+    program.push(headsPhase(T, BH, (h, t) => ['nyLandmarks', ctx, t, h, 0, m]).map((tasks) =>
+      tasks.flatMap((task) => [task, ['nyKernel2', ctx, task[2], task[3]] as Task])));
+    program.push(single(T, ['nyAlpha', ctx]));
+    const k3 = headsPhase(T, BH, (h, t) => ['nyPinv', ctx, t, h]);
     for (let t = 0; t < T; t++) {
       const [h0, h1] = part(BH, T, t);
-      const pinv: Task[] = [];
-      for (let h = h0; h < h1; h++) pinv.push(['nyPinv', ctx, t, h]);
-      k3[t] = [...pinv, ...k3[t]];
+      for (let h = h0; h < h1; h++) k3[t].push(['nyKernel3', ctx, t, h, 0, m]);
     }
+    program.push(k3);
   } else {
-    for (let h = 0; h < BH; h++) k3[h % T].unshift(['nyPinv', ctx, h % T, h]);
+    // Fewer heads than threads (one long sequence): the small steps — landmarks, kernel 2, α and the
+    // pseudo-inverses — on thread 0 (prepare is in the same phase: they do not read KEEP/BIAS),
+    // then kernel-3 rows split across threads, thread 0 taking fewer for its pinv work.
+    program.length = 0;
+    const first = emptyPhase(T);
+    first[0].push(['prepare', ctx]);
+    for (let h = 0; h < BH; h++) first[0].push(['nyLandmarks', ctx, 0, h, 0, m], ['nyKernel2', ctx, 0, h]);
+    program.push(first);
+    const k3 = emptyPhase(T);
+    k3[0].push(['nyAlpha', ctx]);
+    for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
+    // pinv ≈ iters·8·m³ flops; a kernel-3 row ≈ 4·n·d: thread 0's share shrinks by that many rows per head.
+    const pinvRows = Math.min(m, Math.round((c.iters * 8 * m * m * m) / (4 * n * c.d)));
+    for (let h = 0; h < BH; h++) {
+      const cut = [0];
+      for (let t = 1; t <= T; t++) cut.push(t === T ? m : Math.min(m, Math.max(cut[t - 1], Math.round((t * (m + pinvRows)) / T - pinvRows))));
+      for (let t = 0; t < T; t++) if (cut[t] < cut[t + 1]) k3[t].push(['nyKernel3', ctx, t, h, cut[t], cut[t + 1]]);
+    }
+    program.push(k3);
   }
-  program.push(k3);
   program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyRows', ctx, t, h, a, b], ROWS_PER_TASK));
   if (mode === 'matrix') program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyMatrixRows', ctx, t, h, a, b], ROWS_PER_TASK));
   if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));

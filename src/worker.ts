@@ -53,15 +53,21 @@ function barrier(c: Int32Array, threads: number): void {
   }
 }
 
-function run(phases: Task[][], threads: number): void {
+/** Runs this worker's tasks phase by phase; returns per phase [ms working, ms waiting at the barrier]. */
+function run(phases: Task[][], threads: number): number[][] {
   const c = ctl();
+  const times: number[][] = [];
   for (let p = 0; p < phases.length; p++) {
+    const t0 = performance.now();
     for (const [name, ...args] of phases[p]) {
       if (Atomics.load(c, ABORT)) throw new Aborted();
       exports![name](...args);
     }
+    const t1 = performance.now();
     if (p < phases.length - 1) barrier(c, threads);
+    times.push([t1 - t0, performance.now() - t1]);
   }
+  return times;
 }
 
 const io = await port();
@@ -80,8 +86,9 @@ io.listen(async (msg) => {
   }
   if (msg.type === 'run') {
     try {
-      run(msg.phases, msg.threads);
-      io.post({ type: 'done', id: msg.id, status: 'ok' });
+      const t0 = performance.now();
+      const times = run(msg.phases, msg.threads);
+      io.post({ type: 'done', id: msg.id, status: 'ok', times, start: t0 + performance.timeOrigin });
     } catch (e) {
       if (e instanceof Aborted) {
         io.post({ type: 'done', id: msg.id, status: 'aborted' });
