@@ -8,10 +8,12 @@
 //   ERR_MEMORY      the call does not fit the wasm32 memory or the limit set by setMemoryLimit
 //   ERR_DISPOSED    use of a disposed plan
 //   ERR_UNSUPPORTED the engine lacks a feature (SIMD, relaxed SIMD)
-//   ERR_LOAD        the wasm could not be loaded, or does not match its declared interface
+//   ERR_LOAD        the wasm could not be loaded, or does not match its declared interface; a pool
+//                   worker died or the pool is closed
+//   ERR_CHECKPOINT  a model checkpoint (safetensors) or config that is malformed or does not match
 
 export type ErrorCode = 'ERR_TENSOR' | 'ERR_SHAPE' | 'ERR_OPTION' | 'ERR_NOT_FINITE' | 'ERR_MEMORY' | 'ERR_DISPOSED'
-  | 'ERR_UNSUPPORTED' | 'ERR_LOAD';
+  | 'ERR_UNSUPPORTED' | 'ERR_LOAD' | 'ERR_CHECKPOINT';
 
 /** Attaches a stable `code` to an error. */
 export function codedError<E extends Error>(error: E, code: ErrorCode): E & { code: ErrorCode } {
