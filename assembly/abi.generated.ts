@@ -30,6 +30,22 @@
 // @ts-ignore: decorator
 @inline export const MODE_FACTORS: i32 = 2;
 // @ts-ignore: decorator
+@inline export const ACT_GELU_NEW: i32 = 0;
+// @ts-ignore: decorator
+@inline export const ACT_GELU: i32 = 1;
+// @ts-ignore: decorator
+@inline export const ACT_RELU: i32 = 2;
+// @ts-ignore: decorator
+@inline export const ACT_GELU_FAST: i32 = 3;
+// @ts-ignore: decorator
+@inline export const ACT_QUICK_GELU: i32 = 4;
+// @ts-ignore: decorator
+@inline export const ACT_SILU: i32 = 5;
+// @ts-ignore: decorator
+@inline export const ACT_TANH: i32 = 6;
+// @ts-ignore: decorator
+@inline export const ACT_LINEAR: i32 = 7;
+// @ts-ignore: decorator
 @inline export const EXACT_ROWS: i32 = 64;
 // @ts-ignore: decorator
 @inline export const ROW_BLOCK: i32 = 256;

@@ -228,7 +228,17 @@ export function packB(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usi
 
 /** C[M×N] = A[M×K]·op(B) with op(B) already packed at `work` by packB(N, K, ...). */
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usize, c: usize, ldc: i32): void {
+  gemmPackedB(M, N, K, a, lda, work, work + packedBBytes(N, K), c, ldc);
+}
+
+/**
+ * C[M×N] = A[M×K]·op(B) with op(B) packed at `bpack` by packB(N, K, ...) (⌈N/8⌉·K·32 bytes), and A
+ * packed per block into `apack` (gemmWorkBytes(N, K) − ⌈N/8⌉·K·32 bytes): a B packed once (a weight)
+ * serves any number of calls, each with its own A scratch. Same sums as gemm.
+ */
+export function gemmPackedB(M: i32, N: i32, K: i32, a: usize, lda: i32, bpack: usize, apack: usize, c: usize, ldc: i32): void {
   if (M <= 0 || N <= 0) return;
+  const work = bpack;
   const ldc4 = (<usize>ldc) << 2;
   if (K <= 0) {
     for (let i = 0; i < M; i++) {
@@ -240,7 +250,6 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
   const lda4 = (<usize>lda) << 2;
   const np = (N + 7) >> 3;
   const panelBytes = (<usize>K) << 5;
-  const apack = work + packedBBytes(N, K);
   const kcStep = kBlock(K);
   const MC = mBlock(kcStep);
   for (let k0 = 0; k0 < K; k0 += kcStep) {
