@@ -100,9 +100,12 @@ export class Engine {
     return { offsets, end: p };
   }
 
-  /** Regions of the given sizes, memory grown to hold them (checked against the limit first). */
-  layout(sizes: number[], what = 'this call'): { offsets: number[]; end: number } {
-    const r = Engine.offsets(this.base, sizes);
+  /**
+   * Regions of the given sizes from `start` (default the heap start: every layout reuses the same
+   * memory), memory grown to hold them (checked against the limit first).
+   */
+  layout(sizes: number[], what = 'this call', start = this.base): { offsets: number[]; end: number } {
+    const r = Engine.offsets(Math.max(start, this.base), sizes);
     this.ensure(r.end, what);
     return r;
   }

@@ -81,8 +81,9 @@ export interface Geometry {
 export function geometry(kind: Kind, c: Checked): Geometry {
   if (kind === 'softmax') return { pad: 0, np: c.n, exact: true };
   const pad = padRows(c.n, c.m, c.remainder);
-  // Authors and hf run exact attention when m equals the length the algorithm runs on.
-  return { pad, np: c.n + pad, exact: c.style !== 2 && c.m === c.n + pad };
+  // Authors and hf run exact attention when m equals the length the algorithm runs on (unless the
+  // caller asks for the Nyström formulas anyway: HF's model decides from its config, not the length).
+  return { pad, np: c.n + pad, exact: c.style !== 2 && c.m === c.n + pad && !c.noShortcut };
 }
 
 /** A region name → bytes list; zero-size regions get an address but no memory. */
@@ -174,7 +175,7 @@ export function writeContext(mem: ArrayBuffer, ctx: number, kind: Kind, c: Check
   const { geo } = p;
   set('Q', t.q); set('K', t.k); set('V', t.v); set('OUT', t.out);
   set('MASK', c.mask ? t.mask : 0);
-  set('CONV', c.conv && p.mode === 'attention' ? t.conv : 0);
+  set('CONV', c.ks > 0 && t.conv !== 0 && p.mode === 'attention' ? t.conv : 0);
   set('KS', c.ks);
   set('B', B); set('H', H); set('N', n); set('D', d);
   set('M', geo.exact && kind === 'nystrom' ? geo.np : c.m);

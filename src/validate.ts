@@ -15,6 +15,8 @@ export interface Checked {
   ks: number;
   m: number; iters: number; init: number; remainder: number; // Nyström only
   out: Float32Array | undefined;
+  /** Internal (the model): never take the exact path when m equals the padded length. */
+  noShortcut?: boolean;
 }
 
 /** The largest value an i32 dimension or count may take. */
