@@ -9,6 +9,7 @@ import { checkOperands, matmulDims, matmulOn, matmulPlan } from './matmul.js';
 import { CREATE_ATTENTION_OPTIONS, checkCall, readOptions, type Checked } from './validate.js';
 import type { Kind } from './plan.js';
 import { createPoolWith, type PoolOptions } from './pool.js';
+import { makeModels } from './model/model.js';
 import { typeError, describe } from './errors.js';
 
 /**
@@ -159,5 +160,6 @@ export function makeApi(source: ModuleSource) {
      * Where threads cannot exist it runs on the calling thread (pool.threads === 1, pool.reason).
      */
     createPool: (options?: PoolOptions) => createPoolWith(source, api, options),
+    ...makeModels(source, current),
   };
 }

@@ -7,6 +7,8 @@ export type * from './types.js';
 export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
 export { setMemoryLimit, memoryLimit } from './plan.js';
+export { loadSafetensors, writeSafetensors, tensorAsFloat32 } from './model/safetensors.js';
+export type { NystromformerConfig, ModelOptions, ForwardOptions, ModelOutput, NystromformerModelInstance, NystromformerHeadInstance, ModelClass, LoadProgress } from './model/model.js';
 export type { ErrorCode } from './errors.js';
 export type { Pool, PoolOptions, PoolCallOptions } from './pool.js';
 
@@ -22,4 +24,5 @@ const api = makeApi(bytesSource(
 export const {
   init, activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
   softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release, createPool,
+  NystromformerModel, NystromformerForMaskedLM, NystromformerForSequenceClassification,
 } = api;

@@ -10,6 +10,8 @@ export type * from './types.js';
 export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
 export { setMemoryLimit, memoryLimit } from './plan.js';
+export { loadSafetensors, writeSafetensors, tensorAsFloat32 } from './model/safetensors.js';
+export type { NystromformerConfig, ModelOptions, ForwardOptions, ModelOutput, NystromformerModelInstance, NystromformerHeadInstance, ModelClass, LoadProgress } from './model/model.js';
 export type { ErrorCode } from './errors.js';
 export type { Pool, PoolOptions, PoolCallOptions } from './pool.js';
 
@@ -76,4 +78,5 @@ export async function init(opts: { url?: string | URL; build?: BuildName } = {})
 export const {
   activeBuild, selectBuild, nystromAttention, softmaxAttention, nystromAttentionMatrix,
   softmaxAttentionMatrix, nystromAttentionFactors, matmul, matmulTransposed, createAttention, createMatmul, release, createPool,
+  NystromformerModel, NystromformerForMaskedLM, NystromformerForSequenceClassification,
 } = api;
