@@ -24,6 +24,8 @@ import {
   makeQKV,
 } from '../reference.js';
 import { select, materialize } from '../cases.js';
+import { smallConfig, randomCheckpoint, randomIds } from '../model/checkpoint.js';
+import { referenceForward, referenceMaskedLM } from '../model/reference.js';
 
 export const TOLERANCE = 1e-5;
 
@@ -128,6 +130,25 @@ export function runCases(api) {
   }));
 
   for (const c of CASES) details.push(check(c.name, () => runCase(api, c)));
+
+  // The HF model from a small random safetensors checkpoint, against the float64 reference.
+  for (const [name, over, head] of [['model exact path (F16 checkpoint)', {}, 'base'], ['model Nyström path', { num_landmarks: 4 }, 'base'], ['MaskedLM logits', { num_landmarks: 4 }, 'mlm']]) {
+    details.push(check(name, () => {
+      if (typeof api.NystromformerModel !== 'object' && typeof api.NystromformerModel !== 'function') throw new Error('NystromformerModel is not exported');
+      const config = smallConfig(over);
+      const { bytes, weights } = randomCheckpoint(config, { head, dtype: head === 'base' && !over.num_landmarks ? 'F16' : 'F32', seed: 5 });
+      const ids = randomIds(config, 2, 12, 3);
+      const attentionMask = [Array(12).fill(1), [...Array(9).fill(1), 0, 0, 0]];
+      const model = (head === 'mlm' ? api.NystromformerForMaskedLM : api.NystromformerModel).fromSafetensors(bytes, config);
+      try {
+        const got = model.forward(ids, { attentionMask });
+        if (head === 'mlm') return assertClose(got.logits, referenceMaskedLM(weights, config, ids, { attentionMask }).logits, [2, 1, 12, config.vocab_size], null, name);
+        return assertClose(got.lastHiddenState, referenceForward(weights, config, ids, { attentionMask }).lastHiddenState, [2, 1, 12, config.hidden_size], null, name);
+      } finally {
+        model.dispose();
+      }
+    }));
+  }
 
   details.push(check('out option is written and returned', () => {
     const shape = [1, 2, 32, 8];
