@@ -10,7 +10,7 @@ import { CREATE_ATTENTION_OPTIONS, checkCall, readOptions, type Checked } from '
 import type { Kind } from './plan.js';
 import { createPoolWith, type PoolOptions } from './pool.js';
 import { makeModels } from './model/model.js';
-import { typeError, describe } from './errors.js';
+import { typeError, describe, guardMethods, guardedAsync } from './errors.js';
 
 /**
  * One-shot engines keep their memory between calls up to this size (so repeated calls reuse it);
@@ -144,7 +144,7 @@ export function makeApi(source: ModuleSource) {
     /** A reusable attention plan for one shape and one set of options. */
     createAttention(options: PlanOptions): AttentionPlan {
       const o = readOptions<PlanOptions>(options, CREATE_ATTENTION_OPTIONS, 'createAttention options');
-      const kind = o.kind ?? 'nystrom';
+      const kind = o.kind === undefined ? 'nystrom' : o.kind;
       if (kind !== 'nystrom' && kind !== 'softmax') throw typeError('ERR_OPTION', `options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
       const build = planBuild(o.build);
       // The options are checked once here; q, k, v (and out) at every run.
@@ -153,13 +153,14 @@ export function makeApi(source: ModuleSource) {
       return attentionPlan(new Engine(source.module(build), build), kind, c);
     },
   };
+  guardMethods(api, 'nystrom-wasm');
   return {
     ...api,
     /**
      * A pool of workers over one shared wasm memory: the same calls as Promises, on every core.
      * Where threads cannot exist it runs on the calling thread (pool.threads === 1, pool.reason).
      */
-    createPool: (options?: PoolOptions) => createPoolWith(source, api, options),
+    createPool: guardedAsync((options?: PoolOptions) => createPoolWith(source, api, options), 'createPool'),
     ...makeModels(source, current),
   };
 }

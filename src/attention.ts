@@ -2,7 +2,7 @@
 // shared workspace and one thread's scratch, src/plan.ts), the kernel call, and the three outputs
 // over the same core — attention (P·V), attention matrices, Nyström factors — plus reusable plans.
 import { Engine } from './engine.js';
-import { disposedError } from './errors.js';
+import { disposedError, guardMethods, rangeError } from './errors.js';
 import {
   memoryError, memoryLimit, planCall, regionAddress, scratchBytes, sharedBytes, writeContext, type CallPlan, type Kind, type Mode,
 } from './plan.js';
@@ -88,10 +88,34 @@ export function setupCall(e: Engine, kind: Kind, c: Checked, M: CallMemory): voi
   writeContext(e.buffer, M.ctx, kind, c, M.plan, M, c.layout === 1);
 }
 
-/** setupCall, then the whole call on this thread. */
+/** setupCall, then the whole call on this thread, then checkResult. */
 export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
   setupCall(e, kind, c, M);
   e.k.attention(M.ctx);
+  checkResult(e, c, M);
+}
+
+/**
+ * The inputs were finite, so a non-finite result means float32 overflowed inside the call (logits
+ * q·k past 3.4e38): a RangeError (ERR_NOT_FINITE), not a silently wrong answer.
+ */
+export function checkResult(e: Engine, c: Checked, M: CallMemory): void {
+  const parts: [number, number, string][] = M.plan.mode === 'factors'
+    ? (['F1', 'Z', 'F3'] as const).map((r) => [regionAddress(e.buffer, M.ctx, r), factorFloats(c, M, r), `the factors (${r})`])
+    : [[M.out, outFloats(c, M.plan.mode), 'the result']];
+  for (const [at, count, what] of parts) {
+    const i = e.k.firstNonFinite(at, count);
+    if (i >= 0) {
+      throw rangeError('ERR_NOT_FINITE', `${what} has a non-finite value at index ${i}: the inputs overflow float32 inside the call (q·k past 3.4e38); scale q and k down`);
+    }
+  }
+}
+
+function factorFloats(c: Checked, M: CallMemory, region: 'F1' | 'Z' | 'F3'): number {
+  const { np, exact } = M.plan.geo;
+  const m = exact ? np : c.m;
+  const BH = c.B * c.H;
+  return region === 'Z' ? BH * m * m : BH * np * m;
 }
 
 /** The output of a call that ran in attention or matrix mode, copied into c.out or a new array. */
@@ -156,7 +180,7 @@ export function attentionPlan(engine: Engine, kind: Kind, c: Checked): Attention
     if (!e) throw disposedError('this attention plan');
     return e;
   };
-  return {
+  return guardMethods({
     shape,
     build: engine.build,
     layout: c.layout === 1 ? 'bnhd' : 'bhnd',
@@ -195,5 +219,5 @@ export function attentionPlan(engine: Engine, kind: Kind, c: Checked): Attention
       inputs = null;
       output = null;
     },
-  };
+  }, 'attention plan');
 }

@@ -15,9 +15,59 @@
 export type ErrorCode = 'ERR_TENSOR' | 'ERR_SHAPE' | 'ERR_OPTION' | 'ERR_NOT_FINITE' | 'ERR_MEMORY' | 'ERR_DISPOSED'
   | 'ERR_UNSUPPORTED' | 'ERR_LOAD' | 'ERR_CHECKPOINT';
 
+/** The errors this library made (a user's error with a `code` of its own is not one). */
+const ours = new WeakSet<object>();
+
 /** Attaches a stable `code` to an error. */
 export function codedError<E extends Error>(error: E, code: ErrorCode): E & { code: ErrorCode } {
+  ours.add(error);
   return Object.assign(error, { code });
+}
+
+/** A thrown value as short text, whatever it is (a Symbol, an object without a prototype, a throwing getter). */
+export function errorText(e: unknown): string {
+  try {
+    if (typeof e === 'object' && e !== null) {
+      const m = (e as { message?: unknown }).message;
+      if (typeof m === 'string') return m.length > 200 ? `${m.slice(0, 200)}…` : m;
+    }
+    return typeof e === 'symbol' ? e.toString() : describe(e);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/**
+ * Runs fn; anything it throws that is not this library's own coded error — a throwing getter, a
+ * Proxy trap, a revoked Proxy, an object that only pretends to be a typed array — becomes a
+ * TypeError with code ERR_OPTION. A wasm trap (a bug) is passed on as it is.
+ */
+export function guarded<A extends unknown[], R>(fn: (...args: A) => R, what: string): (...args: A) => R {
+  return (...args: A): R => {
+    try {
+      return fn(...args);
+    } catch (e) {
+      throw foreign(e, what);
+    }
+  };
+}
+
+/** The async twin of guarded: the same conversion for a rejected promise. */
+export function guardedAsync<A extends unknown[], R>(fn: (...args: A) => Promise<R>, what: string): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      throw foreign(e, what);
+    }
+  };
+}
+
+function foreign(e: unknown, what: string): unknown {
+  if (typeof e === 'object' && e !== null && ours.has(e)) return e;
+  if (e instanceof WebAssembly.RuntimeError) return e;
+  if (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError') return e;
+  return typeError('ERR_OPTION', `${what}: an argument could not be read (${errorText(e)})`);
 }
 
 export const typeError = (code: ErrorCode, message: string) => codedError(new TypeError(message), code);
@@ -31,6 +81,14 @@ export function disposedError(what: string) {
 
 /** A human description of a value for messages: its type and, where short, its value. */
 export function describe(x: unknown): string {
+  try {
+    return describeUnsafe(x);
+  } catch {
+    return 'an object that could not be inspected';
+  }
+}
+
+function describeUnsafe(x: unknown): string {
   if (x === null) return 'null';
   if (x === undefined) return 'undefined';
   if (typeof x === 'string') return `the string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x)}`;
@@ -75,6 +133,7 @@ const ALIASES: Record<string, string> = {
 
 /** The valid name closest to an unknown one, if one is close. */
 export function closest(name: string, valid: readonly string[]): string | undefined {
+  if (name.length > 64) return undefined;
   const norm = (s: string) => s.toLowerCase().replace(/[_\-\s]/g, '');
   const n = norm(name);
   for (const [alias, target] of Object.entries(ALIASES)) if (norm(alias) === n && valid.includes(target)) return target;
@@ -82,8 +141,22 @@ export function closest(name: string, valid: readonly string[]): string | undefi
   let bestD = Infinity;
   for (const v of valid) {
     const m = norm(v);
-    const d = m === n ? 0 : n.includes(m) || m.includes(n) ? 1 : distance(n, m);
+    // One name inside the other ('landmark', 'numlandmarks') counts as close, for names long enough
+    // that it means something ('out' inside 'alyout' does not).
+    const inside = Math.min(m.length, n.length) >= 5 && (n.includes(m) || m.includes(n));
+    const d = m === n ? 0 : inside ? 1 : distance(n, m);
     if (d < bestD) { bestD = d; best = v; }
   }
   return bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+/** Replaces every function-valued own data property of obj by its guarded twin (getters untouched). */
+export function guardMethods<T extends object>(obj: T, what: string): T {
+  for (const key of Object.keys(obj)) {
+    const d = Object.getOwnPropertyDescriptor(obj, key)!;
+    if (typeof d.value === 'function') {
+      (obj as Record<string, unknown>)[key] = guarded(d.value as (...a: unknown[]) => unknown, `${what}.${key}`);
+    }
+  }
+  return obj;
 }

@@ -1,7 +1,7 @@
 // Rows of an attention matrix from its Nyström factors, without forming the n×n matrix:
 // row i of head (b, h) is kernel1[pad + i] · Z · kernel3[:, pad + from .. pad + to), O(m² + m·(to − from)).
-import { describe, rangeError, typeError } from './errors.js';
-import { readOptions } from './validate.js';
+import { describe, guarded, rangeError, typeError } from './errors.js';
+import { isFloat32Array, readOptions } from './validate.js';
 import type { NystromFactors } from './types.js';
 
 function checkIndex(x: unknown, name: string, lo: number, hi: number): number {
@@ -10,26 +10,36 @@ function checkIndex(x: unknown, name: string, lo: number, hi: number): number {
   return x;
 }
 
+/** A snapshot of the factors' fields, each read once and checked against the others. */
 function checkFactors(f: unknown): NystromFactors {
+  if (typeof f !== 'object' || f === null) throw typeError('ERR_TENSOR', `factors must be what nystromAttentionFactors returns, got ${describe(f)}`);
   const x = f as NystromFactors;
-  if (typeof f !== 'object' || f === null || !(x.kernel1 instanceof Float32Array) || !(x.pinv instanceof Float32Array) ||
-      !(x.kernel3 instanceof Float32Array) || !Array.isArray(x.shape)) {
-    throw typeError('ERR_TENSOR', `factors must be what nystromAttentionFactors returns, got ${describe(f)}`);
+  const kernel1 = x.kernel1, pinv = x.pinv, kernel3 = x.kernel3, shape = x.shape;
+  const rows = x.rows, pad = x.pad, m = x.landmarks;
+  if (!isFloat32Array(kernel1) || !isFloat32Array(pinv) || !isFloat32Array(kernel3) || !Array.isArray(shape) || shape.length !== 4) {
+    throw typeError('ERR_TENSOR', `factors must be what nystromAttentionFactors returns (kernel1, pinv, kernel3 Float32Arrays and a 4-entry shape), got ${describe(f)}`);
   }
-  const [B, H] = x.shape;
-  const { rows, landmarks: m } = x;
-  if (x.kernel1.length !== B * H * rows * m || x.pinv.length !== B * H * m * m || x.kernel3.length !== B * H * m * rows) {
+  const [B, H, n] = [shape[0], shape[1], shape[2]];
+  const ints = { 'shape[0]': B, 'shape[1]': H, 'shape[2]': n, rows, pad, landmarks: m };
+  for (const [k, v] of Object.entries(ints)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'pad' ? 0 : 1)) throw rangeError('ERR_TENSOR', `factors.${k} must be an integer ≥ ${k === 'pad' ? 0 : 1}, got ${describe(v)}`);
+  }
+  if (rows !== n + pad) throw rangeError('ERR_TENSOR', `factors: rows (${rows}) must be seqLen (${n}) + pad (${pad})`);
+  if (kernel1.length !== B * H * rows * m || pinv.length !== B * H * m * m || kernel3.length !== B * H * m * rows) {
     throw rangeError('ERR_TENSOR', `factors: kernel1, pinv and kernel3 must hold [B, H, ${rows}, ${m}], [B, H, ${m}, ${m}] and [B, H, ${m}, ${rows}] floats (B = ${B}, H = ${H})`);
   }
-  return x;
+  return { kernel1, pinv, kernel3, rows, pad, landmarks: m, exact: x.exact, shape: [B, H, n, shape[3]] };
 }
 
 /**
  * Row `row` (a token index, 0 ≤ row < n) of the attention matrix of (batch, head), columns
  * [from, to) of the n real keys, computed from the factors in float64 and returned as float32.
  */
-export function nystromAttentionRow(factors: NystromFactors, batch: number, head: number, row: number,
-                                    options?: { from?: number; to?: number; out?: Float32Array }): Float32Array {
+export const nystromAttentionRow: (factors: NystromFactors, batch: number, head: number, row: number,
+                                   options?: { from?: number; to?: number; out?: Float32Array }) => Float32Array = guarded(attentionRow, 'nystromAttentionRow');
+
+function attentionRow(factors: NystromFactors, batch: number, head: number, row: number,
+                      options?: { from?: number; to?: number; out?: Float32Array }): Float32Array {
   const f = checkFactors(factors);
   const [B, H, n] = f.shape;
   const { rows: np, pad, landmarks: m } = f;
@@ -40,7 +50,7 @@ export function nystromAttentionRow(factors: NystromFactors, batch: number, head
   const from = o.from === undefined ? 0 : checkIndex(o.from, 'options.from', 0, n);
   const to = o.to === undefined ? n : checkIndex(o.to, 'options.to', from, n);
   const out = o.out ?? new Float32Array(to - from);
-  if (!(out instanceof Float32Array)) throw typeError('ERR_TENSOR', `options.out must be a Float32Array, got ${describe(out)}`);
+  if (!isFloat32Array(out)) throw typeError('ERR_TENSOR', `options.out must be a Float32Array, got ${describe(out)}`);
   if (out.length !== to - from) throw rangeError('ERR_TENSOR', `options.out has ${out.length} elements; columns [${from}, ${to}) need ${to - from}`);
   const i = batch * H + head;
   // u = kernel1[pad + row] · Z

@@ -1,6 +1,6 @@
 // Matmul on an engine: C[M×N] = A[M×K]·op(B), the one-shot functions and plans over one path.
 import type { Engine } from './engine.js';
-import { disposedError } from './errors.js';
+import { disposedError, guardMethods } from './errors.js';
 import { gemmWorkBytes } from './plan.js';
 import { MAX_INT, checkFloat32, checkInt, checkLength } from './validate.js';
 import type { MatmulPlan } from './types.js';
@@ -51,7 +51,7 @@ export function matmulPlan(engine: Engine, M: number, K: number, N: number, tran
     if (!e) throw disposedError('this matmul plan');
     return views!;
   };
-  return {
+  return guardMethods({
     build: engine.build,
     memoryBytes: mm.end,
     get a() { return live().a; },
@@ -72,5 +72,5 @@ export function matmulPlan(engine: Engine, M: number, K: number, N: number, tran
       e = null;
       views = null;
     },
-  };
+  }, 'matmul plan');
 }

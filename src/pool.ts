@@ -7,12 +7,12 @@
 // and says why (pool.threads === 1, pool.reason).
 import { Engine } from './engine.js';
 import { checkBuild, type ModuleSource } from './loader.js';
-import { layoutCall, readOutput, setupCall, writeInputs } from './attention.js';
+import { checkResult, layoutCall, readOutput, setupCall, writeInputs } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
 import { ABORT, ARRIVED, CONTROL_BYTES, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
 import { checkCall, checkInt, readOptions, type Checked } from './validate.js';
-import { describe, stateError, typeError } from './errors.js';
+import { describe, guardedAsync, stateError, typeError } from './errors.js';
 import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
 
 /** Options of createPool. */
@@ -311,6 +311,7 @@ class WorkerPool implements Pool {
       writeInputs(e, [[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
       setupCall(e, kind, c, M);
       await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads), signal);
+      checkResult(e, c, M);
       return readOutput(e, c, M);
     });
   }
@@ -420,11 +421,35 @@ class CallingThreadPool implements Pool {
   }
 }
 
+/** The pool users get: its calls guarded (a throwing getter or Proxy in an argument is a coded TypeError). */
+function facade(pool: WorkerPool | CallingThreadPool): Pool {
+  const f = {
+    get threads() { return pool.threads; },
+    get build() { return pool.build; },
+    get reason() { return pool.reason; },
+    nystromAttention: guardedAsync(pool.nystromAttention.bind(pool), 'pool.nystromAttention'),
+    softmaxAttention: guardedAsync(pool.softmaxAttention.bind(pool), 'pool.softmaxAttention'),
+    matmul: guardedAsync(pool.matmul.bind(pool), 'pool.matmul'),
+    matmulTransposed: guardedAsync(pool.matmulTransposed.bind(pool), 'pool.matmulTransposed'),
+    close: () => pool.close(),
+  };
+  if (pool instanceof WorkerPool) {
+    Object.defineProperty(f, TERMINATE_WORKER, { value: (i: number) => pool[TERMINATE_WORKER](i) });
+    Object.defineProperty(f, 'lastTimes', { get: () => pool.lastTimes });
+    Object.defineProperty(f, 'postedAt', { get: () => pool.postedAt });
+  }
+  return f;
+}
+
 /**
  * createPool for a module source: threads where SharedArrayBuffer and workers exist, else the
  * calling thread (never a rejection for that).
  */
 export async function createPoolWith(source: ModuleSource, api: SyncApi, options: PoolOptions = {}): Promise<Pool> {
+  return facade(await startPool(source, api, options));
+}
+
+async function startPool(source: ModuleSource, api: SyncApi, options: PoolOptions): Promise<WorkerPool | CallingThreadPool> {
   const o = readOptions<PoolOptions>(options, ['threads', 'build'], 'createPool options', false);
   const build = o.build === undefined ? api.activeBuild() : checkBuild(o.build);
   const threads = o.threads === undefined ? await defaultThreads() : checkInt(o.threads, 'createPool options.threads', 1, 256);

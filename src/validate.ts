@@ -2,7 +2,19 @@
 // TypeError for a wrong type, an unknown option name or an unknown option string, RangeError for a
 // value out of range (lengths, dims, counts, mask values); every error carries a stable `code`
 // (src/errors.ts). Messages name what was expected and what came.
-import { describe, closest, rangeError, typeError } from './errors.js';
+import { describe, closest, errorText, rangeError, typeError } from './errors.js';
+
+// %TypedArray%.prototype's own Symbol.toStringTag getter: the element type's name for a real typed
+// array, undefined for anything else (a Proxy, an object made from the prototype) — never a throw.
+const TA_TAG = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), Symbol.toStringTag)!.get!;
+
+// Its length getter: 0 for a detached buffer, read afresh on every call.
+const TA_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Int8Array.prototype), 'length')!.get!;
+
+/** Whether x is a real Float32Array (not a Proxy of one, nor an object with its prototype). */
+export function isFloat32Array(x: unknown): x is Float32Array {
+  return TA_TAG.call(x) === 'Float32Array';
+}
 import { INIT, LAYOUT, REMAINDER, STYLE } from './abi.generated.js';
 
 /** A call's checked options, in the codes the kernels take. */
@@ -18,6 +30,9 @@ export interface Checked {
   /** Internal (the model): never take the exact path when m equals the padded length. */
   noShortcut?: boolean;
 }
+
+/** The most landmarks lucidrains may pad a shorter sequence to. */
+export const MAX_PAD_LANDMARKS = 1024;
 
 /** The largest value an i32 dimension or count may take. */
 export const MAX_INT = 0x7fffffff;
@@ -55,7 +70,13 @@ export function checkCall(call: string, kind: 'nystrom' | 'softmax', tensors: [u
  */
 export function readOptions<T extends object>(options: unknown, valid: readonly string[], what: string, required = true): Partial<T> {
   if (options === undefined && !required) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  let isArray = false;
+  try {
+    isArray = Array.isArray(options);
+  } catch (e) {
+    throw typeError('ERR_OPTION', `${what} could not be read (${errorText(e)})`);
+  }
+  if (typeof options !== 'object' || options === null || isArray) {
     throw typeError('ERR_OPTION', `${what} must be an object with the options ${valid.join(', ')}, got ${describe(options)}`);
   }
   const out: Record<string, unknown> = {};
@@ -63,12 +84,13 @@ export function readOptions<T extends object>(options: unknown, valid: readonly 
   try {
     keys = Object.keys(options);
   } catch (e) {
-    throw typeError('ERR_OPTION', `${what}: listing its keys threw (${(e as Error)?.message ?? e})`);
+    throw typeError('ERR_OPTION', `${what}: listing its keys threw (${errorText(e)})`);
   }
   for (const key of keys) {
     if (!valid.includes(key)) {
       const near = closest(key, valid);
-      throw typeError('ERR_OPTION', `unknown option '${key}' in ${what}${near ? ` — did you mean '${near}'?` : ''} (valid: ${valid.join(', ')})`);
+      const shown = key.length > 1000 ? `${key.slice(0, 1000)}…` : key;
+      throw typeError('ERR_OPTION', `unknown option '${shown}' in ${what}${near ? ` — did you mean '${near}'?` : ''} (valid: ${valid.join(', ')})`);
     }
   }
   for (const key of valid) {
@@ -76,19 +98,20 @@ export function readOptions<T extends object>(options: unknown, valid: readonly 
       const v = (options as Record<string, unknown>)[key];
       if (v !== undefined) out[key] = v;
     } catch (e) {
-      throw typeError('ERR_OPTION', `${what}: reading '${key}' threw (${(e as Error)?.message ?? e})`);
+      throw typeError('ERR_OPTION', `${what}: reading '${key}' threw (${errorText(e)})`);
     }
   }
   return out as Partial<T>;
 }
 
 export function checkFloat32(x: unknown, name: string): Float32Array {
-  if (!(x instanceof Float32Array)) throw typeError('ERR_TENSOR', `${name} must be a Float32Array, got ${describe(x)}`);
+  if (!isFloat32Array(x)) throw typeError('ERR_TENSOR', `${name} must be a Float32Array, got ${describe(x)}`);
   return x;
 }
 
 export function checkLength(x: Float32Array, want: number, name: string, what: string): void {
-  if (x.length !== want) throw rangeError('ERR_TENSOR', `${name} has ${x.length} elements; ${what} needs ${want}`);
+  const len = TA_LENGTH.call(x) as number;
+  if (len !== want) throw rangeError('ERR_TENSOR', `${name} has ${len} elements; ${what} needs ${want}${len === 0 && x.byteOffset === 0 && x.buffer.byteLength === 0 ? ' (its buffer is detached)' : ''}`);
 }
 
 /** An integer in [min, max] (a JS number: a BigInt is a TypeError that says so). */
@@ -110,26 +133,50 @@ export function checkEnum<T extends string>(x: unknown, name: string, allowed: r
 }
 
 export function checkShape(shape: unknown): [number, number, number, number] {
+  try {
+    return checkShapeUnsafe(shape);
+  } catch (e) {
+    if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code) throw e;
+    throw typeError('ERR_OPTION', `options.shape could not be read (${errorText(e)})`);
+  }
+}
+
+function checkShapeUnsafe(shape: unknown): [number, number, number, number] {
   if (shape === undefined) throw typeError('ERR_SHAPE', 'options.shape is required: [batch, heads, seqLen, headDim]');
   if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) {
     throw typeError('ERR_SHAPE', `options.shape must be an array [batch, heads, seqLen, headDim], got ${describe(shape)}`);
   }
-  const s = Array.from(shape as ArrayLike<unknown>);
-  if (s.length !== 4) throw rangeError('ERR_SHAPE', `options.shape must have 4 entries [batch, heads, seqLen, headDim], got ${s.length}: [${s.map(String).join(', ')}]`);
+  const len = (shape as ArrayLike<unknown>).length;
+  if (len !== 4) throw rangeError('ERR_SHAPE', `options.shape must have 4 entries [batch, heads, seqLen, headDim], got ${describe(len)}`);
+  const s = [0, 1, 2, 3].map((i) => (shape as ArrayLike<unknown>)[i]);
   const names = ['batch', 'heads', 'seqLen', 'headDim'];
   s.forEach((v, i) => checkInt(v, `options.shape[${i}] (${names[i]})`, 1, MAX_INT, 'ERR_SHAPE'));
   return s as [number, number, number, number];
 }
 
 export function checkMask(mask: unknown, B: number, n: number): Float32Array {
+  try {
+    return checkMaskUnsafe(mask, B, n);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) {
+      if ((e as { code?: unknown }).code) throw e;
+    }
+    throw typeError('ERR_OPTION', `options.mask could not be read (${errorText(e)})`);
+  }
+}
+
+function checkMaskUnsafe(mask: unknown, B: number, n: number): Float32Array {
   if (typeof mask !== 'object' || mask === null || typeof (mask as ArrayLike<number>).length !== 'number') {
     throw typeError('ERR_OPTION', `options.mask must be an array-like of batch·seqLen 0/1 values, got ${describe(mask)}`);
   }
   const src = mask as ArrayLike<unknown>;
-  if (src.length !== B * n) throw rangeError('ERR_OPTION', `options.mask has ${src.length} entries; shape needs batch·seqLen = ${B * n}`);
+  if (src.length !== B * n) throw rangeError('ERR_OPTION', `options.mask has ${describe(src.length)} entries; shape needs batch·seqLen = ${B * n}`);
+  // A mask that long belongs to a call no memory holds (q alone would be ≥ 4·B·n bytes).
+  if (B * n > 2 ** 30) throw rangeError('ERR_MEMORY', `options.mask has ${B * n} entries: a call of batch·seqLen = ${B * n} does not fit in wasm32 memory`);
   const f = new Float32Array(B * n);
   for (let i = 0; i < f.length; i++) {
     const x = src[i];
+    if (typeof x === 'bigint') throw typeError('ERR_OPTION', `options.mask entries must be the numbers 0 or 1, got the BigInt ${x}n at index ${i}`);
     if (x !== 0 && x !== 1 && x !== true && x !== false) {
       throw rangeError('ERR_OPTION', `options.mask entries must be 0 or 1, got ${describe(x)} at index ${i}`);
     }
@@ -139,7 +186,7 @@ export function checkMask(mask: unknown, B: number, n: number): Float32Array {
 }
 
 function checkConv(w: unknown, H: number): { conv: Float32Array; ks: number } {
-  if (!(w instanceof Float32Array)) throw typeError('ERR_OPTION', `options.convWeight must be a Float32Array, got ${describe(w)}`);
+  if (!isFloat32Array(w)) throw typeError('ERR_OPTION', `options.convWeight must be a Float32Array, got ${describe(w)}`);
   const conv = w;
   const ks = conv.length / H;
   if (conv.length === 0 || !Number.isInteger(ks) || ks % 2 !== 1) {
@@ -186,6 +233,12 @@ export function checkNystrom(c: Checked, o: Record<string, unknown>): Checked {
   }
   if (c.remainder === 1 && c.m > c.n) {
     throw rangeError('ERR_OPTION', `remainder 'uneven' needs landmarks ≤ seqLen, got landmarks ${c.m} > seqLen ${c.n}`);
+  }
+  // lucidrains pads a short sequence up to m and runs Nyström on it (authors/hf take exact attention
+  // there); its pseudo-inverse costs O(iters·m³) per head whatever the sequence: past MAX_PAD_LANDMARKS
+  // that is minutes for nothing the sequence holds.
+  if (c.style === 2 && c.m > c.n && c.m > MAX_PAD_LANDMARKS) {
+    throw rangeError('ERR_OPTION', `style 'lucidrains' with landmarks (${c.m}) > seqLen (${c.n}) pads the sequence to ${c.m} rows; at most ${MAX_PAD_LANDMARKS} landmarks are allowed there (use landmarks ≤ seqLen)`);
   }
   return c;
 }

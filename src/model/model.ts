@@ -6,7 +6,7 @@ import { Engine } from '../engine.js';
 import { checkBuild, type ModuleSource } from '../loader.js';
 import { ACT } from '../abi.generated.js';
 import { gemmWorkBytes, planCall, scratchBytes, sharedBytes, writeContext, type CallPlan } from '../plan.js';
-import { describe, disposedError, rangeError, typeError } from '../errors.js';
+import { describe, disposedError, guarded, rangeError, typeError } from '../errors.js';
 import { readOptions, type Checked } from '../validate.js';
 import { loadSafetensors, tensorAsFloat32, type SafetensorsRawTensor } from './safetensors.js';
 import type { BuildName } from '../types.js';
@@ -311,6 +311,9 @@ class Runtime {
       k.layerNorm(R.x, Tn, H, layer.ln2[0], layer.ln2[1], eps, R.x);
       if (keep) hidden.push(e.f32(R.x, Tn * H).slice());
     }
+    if (k.firstNonFinite(R.x, Tn * H) >= 0) {
+      throw rangeError('ERR_NOT_FINITE', 'the hidden states overflow float32 (non-finite values): the weights or inputs are out of range');
+    }
     const base: ModelOutput = { lastHiddenState: e.f32(R.x, Tn * H).slice(), shape: [B, n, H] };
     if (keep) base.hiddenStates = hidden;
     if (this.mlm) {
@@ -464,7 +467,8 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
   NystromformerForMaskedLM: ModelClass<NystromformerHeadInstance>;
   NystromformerForSequenceClassification: ModelClass<NystromformerHeadInstance>;
 } {
-  function runtime(bytes: unknown, config: unknown, options: unknown, head: Head): Runtime {
+  const runtime = guarded(makeRuntime, 'fromSafetensors');
+  function makeRuntime(bytes: unknown, config: unknown, options: unknown, head: Head): Runtime {
     const o = readOptions<ModelOptions>(options, ['attention', 'landmarks', 'pinvIterations', 'build'], 'model options', false);
     const build = o.build === undefined ? defaultBuild() : checkBuild(o.build);
     return new Runtime(source.module(build), build, bytes, config, head, o);
@@ -478,6 +482,10 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     protected live(): Runtime {
       if (!this.rt) throw disposedError('this model');
       return this.rt;
+    }
+    /** The runtime's forward, with foreign throws (getters, Proxies in the inputs) made coded TypeErrors. */
+    protected run(inputIds: unknown, options: unknown) {
+      return guarded((ids: unknown, o: unknown) => this.live().forward(ids, o), 'forward')(inputIds, options);
     }
     /** 'exact' or 'nystrom': the attention this model runs. */
     get attention(): 'exact' | 'nystrom' {
@@ -504,7 +512,7 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
       return NystromformerModel.fromSafetensors(bytes, config, rest);
     }
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput {
-      return this.live().forward(inputIds, options).base;
+      return this.run(inputIds, options).base;
     }
   }
 
@@ -519,7 +527,7 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
       return NystromformerForMaskedLM.fromSafetensors(bytes, config, rest);
     }
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] } {
-      const r = this.live().forward(inputIds, options);
+      const r = this.run(inputIds, options);
       return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
     }
   }
@@ -535,7 +543,7 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
       return NystromformerForSequenceClassification.fromSafetensors(bytes, config, rest);
     }
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] } {
-      const r = this.live().forward(inputIds, options);
+      const r = this.run(inputIds, options);
       return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
     }
   }
