@@ -105,9 +105,15 @@ export function checkResult(e: Engine, c: Checked, M: CallMemory): void {
     : [[M.out, outFloats(c, M.plan.mode), 'the result']];
   for (const [at, count, what] of parts) {
     const i = e.k.firstNonFinite(at, count);
-    if (i >= 0) {
-      throw rangeError('ERR_NOT_FINITE', `${what} has a non-finite value at index ${i}: the inputs overflow float32 inside the call (q·k past 3.4e38); scale q and k down`);
+    if (i < 0) continue;
+    // Which overflowed: the pseudo-inverse (a diverging iteration on a kernel 2 that is singular in
+    // float32), or the logits.
+    const { exact } = M.plan.geo;
+    const zAt = exact ? 0 : regionAddress(e.buffer, M.ctx, 'Z');
+    if (zAt && e.k.firstNonFinite(zAt, c.B * c.H * c.m * c.m) >= 0) {
+      throw rangeError('ERR_NOT_FINITE', `${what} has a non-finite value at index ${i}: the pseudo-inverse iteration diverged in float32 (${c.iters} iterations on a kernel 2 that is singular to float32); use fewer pinvIterations (6, the default, is what the models were trained with)`);
     }
+    throw rangeError('ERR_NOT_FINITE', `${what} has a non-finite value at index ${i}: the inputs overflow float32 inside the call (q·k past 3.4e38); scale q and k down`);
   }
 }
 
