@@ -3,7 +3,7 @@ export function heapBase(): usize { return __heap_base; }
 export function isRelaxed(): bool { return ASC_FEATURE_RELAXED_SIMD; }
 export { gemm, gemmWorkBytes, packB, gemmPacked, gemmPackedB } from './gemm';
 export { pinvWorkBytes } from './pinv';
-export { firstNonFinite } from './util';
+export { firstNonFinite, scanFinite } from './util';
 export { prepare } from './context';
 export { exactRows } from './exact';
 export { nyLandmarks, nyKernel2, nyAlpha, nyPinv, nyKernel3, nyRows, nyMatrixRows } from './nystrom';

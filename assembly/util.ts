@@ -119,3 +119,8 @@ export function firstNonFinite(p: usize, count: i32): i32 {
   }
   return -1;
 }
+
+/** firstNonFinite(p, count) stored as an i32 at dst (a worker's task has no return value). */
+export function scanFinite(p: usize, count: i32, dst: usize): void {
+  store<i32>(dst, firstNonFinite(p, count));
+}

@@ -93,6 +93,7 @@ export const EXPORTS = {
   gemmPackedB: 9, // (M, N, K, a, lda, bpack, apack, c, ldc): a B packed once (weights)
   pinvWorkBytes: 1, // (m)
   firstNonFinite: 2, // (p, count)
+  scanFinite: 3, // (p, count, dst): firstNonFinite stored at dst (a pool task)
   // attention: the whole call on one thread
   attention: 1, // (ctx)
   // attention: the ranges a worker runs (attention(ctx) is exactly these, in sequence)

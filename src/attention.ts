@@ -78,11 +78,13 @@ export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode, thread
 }
 
 /** Checks the inputs in memory are finite, writes mask, conv and the context: the call is ready to run. */
-export function setupCall(e: Engine, kind: Kind, c: Checked, M: CallMemory): void {
+export function setupCall(e: Engine, kind: Kind, c: Checked, M: CallMemory, scan = true): void {
   const count = c.B * c.H * c.n * c.d;
-  e.checkFinite(M.q, count, 'q');
-  e.checkFinite(M.k, count, 'k');
-  if (M.plan.mode === 'attention') e.checkFinite(M.v, count, 'v');
+  if (scan) {
+    e.checkFinite(M.q, count, 'q');
+    e.checkFinite(M.k, count, 'k');
+    if (M.plan.mode === 'attention') e.checkFinite(M.v, count, 'v');
+  }
   if (c.mask) e.write(M.mask, c.mask);
   if (c.conv) e.write(M.conv, c.conv);
   writeContext(e.buffer, M.ctx, kind, c, M.plan, M, c.layout === 1);

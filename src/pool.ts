@@ -10,7 +10,7 @@ import { checkBuild, type ModuleSource } from './loader.js';
 import { checkResult, layoutCall, readOutput, setupCall, writeInputs } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
-import { ABORT, ARRIVED, CONTROL_BYTES, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
+import { ABORT, ARRIVED, CONTROL_BYTES, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program, type Scan } from './schedule.js';
 import { checkCall, checkInt, readOptions, type Checked } from './validate.js';
 import { describe, guardedAsync, stateError, typeError } from './errors.js';
 import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
@@ -309,8 +309,18 @@ class WorkerPool implements Pool {
       const e = this.engine;
       const M = layoutCall(e, kind, c, 'attention', this.threads);
       writeInputs(e, [[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
-      setupCall(e, kind, c, M);
-      await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads), signal);
+      // The finiteness scans run in the workers' first phase (setupCall skips them); a bad input is
+      // reported after the call exactly as the synchronous call reports it.
+      setupCall(e, kind, c, M, false);
+      const count = c.B * c.H * c.n * c.d;
+      const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
+      const scans: Scan = ([M.q, M.k, M.v] as number[]).map((at, i) => [at, count, this.control + (SCAN + i) * 4]);
+      words.fill(-1, SCAN, SCAN + 3);
+      await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads, scans), signal);
+      (['q', 'k', 'v'] as const).forEach((name, i) => {
+        const bad = Atomics.load(new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4), SCAN + i);
+        if (bad >= 0) e.checkFinite([M.q, M.k, M.v][i], count, name);
+      });
       checkResult(e, c, M);
       return readOutput(e, c, M);
     });

@@ -9,6 +9,8 @@ import type { Checked } from './validate.js';
 
 /** Int32 words of the pool's control block in shared memory (see worker.ts). */
 export const GEN = 0, ARRIVED = 1, ABORT = 2;
+/** Words 4, 5, 6: the first non-finite index of q, k, v found by the pool's scan tasks (−1: none). */
+export const SCAN = 4;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
@@ -68,8 +70,20 @@ function single(T: number, task: Task): Task[][] {
   return phase;
 }
 
-/** The program of an attention call whose context is at `ctx` (see attention.ts for the one-thread order). */
-export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: number): Program {
+/** The tensors a pool call scans for NaN/±Infinity in its first phase: [address, count, result word address]. */
+export type Scan = [at: number, count: number, dst: number][];
+
+/**
+ * The program of an attention call whose context is at `ctx` (see attention.ts for the one-thread
+ * order). `scans` go to the last thread's first phase (the small steps keep thread 0 busy there).
+ */
+export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: number, scans: Scan = []): Program {
+  const program = attentionPhases(ctx, c, plan, T);
+  for (const [at, count, dst] of scans) program[0][T - 1].unshift(['scanFinite', at, count, dst]);
+  return program;
+}
+
+function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Program {
   const BH = c.B * c.H;
   const { n } = c;
   const { exact } = plan.geo;
@@ -104,8 +118,9 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     const k3 = emptyPhase(T);
     k3[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
-    // pinv ≈ iters·8·m³ flops; a kernel-3 row ≈ 4·n·d: thread 0's share shrinks by that many rows per head.
-    const pinvRows = Math.min(m, Math.round((c.iters * 8 * m * m * m) / (4 * n * c.d)));
+    // pinv ≈ iters·8·m³ flops at a quarter of the rate of the kernel-3 rows (4·n·d flops each: small
+    // m×m products, measured): thread 0's share shrinks by that many rows per head.
+    const pinvRows = Math.min(m, Math.round((4 * c.iters * 8 * m * m * m) / (4 * n * c.d)));
     for (let h = 0; h < BH; h++) {
       const cut = [0];
       for (let t = 1; t <= T; t++) cut.push(t === T ? m : Math.min(m, Math.max(cut[t - 1], Math.round((t * (m + pinvRows)) / T - pinvRows))));
