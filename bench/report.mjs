@@ -1,7 +1,8 @@
 // Turns the JSON written by bench/run.mjs into the markdown performance section of the README.
 // Usage: node bench/report.mjs [results.json] [--write FILE] [--readme]
 //   default input bench/results/latest.json; markdown goes to stdout unless --write / --readme is given.
-//   --readme replaces the text between <!-- bench:start --> and <!-- bench:end --> in README.md.
+//   --readme replaces the text between <!-- bench:start --> and <!-- bench:end --> in bench/README.md
+//   (the full report) and in README.md (a summary of the headline ratios).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -327,6 +328,65 @@ function targetsSection(s, builds) {
   ].join('\n');
 }
 
+function threadsSection(th, builds) {
+  const out = ['### Threads (createPool), ms per call or GFLOP/s'];
+  for (const b of builds) {
+    const entry = th.builds?.[b];
+    if (!entry) continue;
+    const counts = Object.keys(Object.values(entry)[0] ?? {}).map(Number).sort((x, y) => x - y);
+    const rows = Object.entries(entry).map(([name, byT]) => [name, ...counts.flatMap((t) => {
+      const r = byT[t];
+      if (!r) return ['—', '—'];
+      const v = r.gflops != null ? `${r.gflops.toFixed(1)} GF/s` : `${r.ms.toFixed(2)} ms`;
+      return [v, t === 1 ? '—' : `${r.speedup.toFixed(2)}×`];
+    })]);
+    out.push('', `${b}:`, '', table(['', ...counts.flatMap((t) => [`${t} thr`, '× vs 1'])], rows, ['l', ...counts.flatMap(() => ['r', 'r'])]));
+  }
+  const o = th.ort?.exact4096;
+  if (o) {
+    const rows = [];
+    for (const b of builds) {
+      for (const t of [1, 2]) {
+        const ours = th.builds?.[b]?.['nystrom n=4096']?.[t]?.ms;
+        if (ours != null && o[t] != null) rows.push([`ours Nyström ${b}, ${t} thr vs ort exact, ${t} thr`, ours.toFixed(2), o[t].toFixed(1), `${(o[t] / ours).toFixed(1)}×`]);
+      }
+    }
+    out.push('', 'n = 4096, d = 64, m = 64, one head: our Nyström against onnxruntime-web exact attention at the same thread count (ort in child processes, `numThreads` 1 and 2):', '',
+      table(['', 'ours ms', 'ort ms', '×'], rows, ['l', 'r', 'r', 'r']));
+  }
+  out.push('', '1 thr is the synchronous call on the calling thread; more threads are `createPool({ threads })`; every pool result was checked bit-identical to the synchronous call first. Copies in and out are included.');
+  return out.join('\n');
+}
+
+/** The short summary the README carries: the headline ratios of one run (the full report is bench/README.md). */
+export function summary(res) {
+  const s = res.sections ?? {};
+  const builds = res.meta?.builds ?? [];
+  const rows = [];
+  const a = s.attention?.results;
+  for (const b of builds) {
+    const ny = a?.[`ours nystrom ${b}`], ex = a?.[`ours softmax ${b}`];
+    if (ny?.speedup) rows.push([`Nyström attention, n = 4096, one head (${b})`, `${ny.median.toFixed(2)} ms`, `${ny.speedup['tfjs exact'].toFixed(1)}× tfjs-wasm exact, ${ny.speedup['ort exact'].toFixed(1)}× onnxruntime-web exact`]);
+    if (ex?.speedup) rows.push([`exact attention, n = 4096, one head (${b})`, `${ex.median.toFixed(1)} ms`, `${ex.speedup['tfjs exact'].toFixed(2)}× tfjs-wasm, ${ex.speedup['ort exact'].toFixed(2)}× onnxruntime-web`]);
+  }
+  for (const m of s.matmul ?? []) {
+    if (!(Array.isArray(m.shape) && m.shape.every((x) => x === 1024) && !m.transB)) continue;
+    for (const b of builds) {
+      const g = m.results?.[`ours ${b}`]?.gflops, tf = m.results?.['tfjs reused B']?.gflops;
+      if (g != null && tf != null) rows.push([`matmul 1024³ (${b})`, `${g.toFixed(1)} GFLOP/s`, `${(g / tf).toFixed(2)}× tfjs-wasm (B reused)`]);
+    }
+  }
+  const th = s.threads?.builds;
+  for (const b of builds) {
+    const r = th?.[b]?.['nystrom n=16384']?.[2];
+    if (r) rows.push([`Nyström n = 16384 on 2 threads (${b})`, `${r.ms.toFixed(1)} ms`, `${r.speedup.toFixed(2)}× one thread`]);
+  }
+  const sc = s.scaling;
+  if (!rows.length) return '';
+  return [table(['', 'time', 'against'], rows, ['l', 'r', 'l']), '',
+    `From one run of \`npm run bench\` (${res.meta?.machine ?? '?'}, ${res.meta?.cores ?? '?'} cores, Node ${res.meta?.node ?? '?'}, ${(res.meta?.date ?? '').slice(0, 10)}); every table, ratio and target is in [bench/README.md](bench/README.md).${sc ? '' : ''}`].join('\n');
+}
+
 // ---------------------------------------------------------------- main
 
 export function render(res, jsonPath = DEFAULT_JSON) {
@@ -339,23 +399,23 @@ export function render(res, jsonPath = DEFAULT_JSON) {
   if (s.scaling?.points?.length) parts.push(scalingSection(s.scaling, builds));
   if (s.memory?.points?.length) parts.push(memorySection(s.memory));
   if (s.copies?.length) parts.push(copiesSection(s.copies, builds));
+  if (s.threads?.builds) parts.push(threadsSection(s.threads, builds));
   const targets = targetsSection(s, builds);
   if (targets) parts.push(targets);
   return `${parts.join('\n\n')}\n`;
 }
 
-function replaceInReadme(md) {
-  const file = path.join(root, 'README.md');
+function replaceInReadme(md, file = path.join(root, 'README.md')) {
   const text = fs.readFileSync(file, 'utf8');
   const i = text.indexOf(START);
   const j = text.indexOf(END, i + START.length);
   if (i < 0 || j < 0) {
-    console.error(`README.md has no ${START} … ${END} markers; add them where the performance section goes.`);
+    console.error(`${file} has no ${START} … ${END} markers; add them where the performance section goes.`);
     process.exit(1);
   }
   const next = `${text.slice(0, i + START.length)}\n${md}${text.slice(j)}`;
   fs.writeFileSync(file, next);
-  console.error('README.md: performance section updated');
+  console.error(`${path.relative(root, file)}: performance section updated`);
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -370,6 +430,10 @@ if (isMain) {
   }
   const md = render(res, args.json);
   if (args.write) fs.writeFileSync(args.write, md);
-  if (args.readme) replaceInReadme(md);
+  if (args.readme) {
+    // The full report goes to bench/README.md; the README carries the summary.
+    replaceInReadme(md, path.join(root, 'bench', 'README.md'));
+    replaceInReadme(`${summary(res)}\n`);
+  }
   if (!args.write && !args.readme) process.stdout.write(md);
 }
