@@ -43,6 +43,17 @@ const RUNNERS = [
 
 const TIMEOUT_MS = 90000;
 
+// Runners that need something a machine may lack. Without it the runner is skipped with one line,
+// except under CI=true, where a missing runtime is a failure.
+const BROWSER = new Set(['chromium', 'worker', 'demo', 'bench-page']);
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ci = process.env.CI === 'true';
+function missing(r) {
+  if (!existsSync(r.cmd)) return `${r.cmd} is not installed`;
+  if (BROWSER.has(r.name) && !existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  return null;
+}
+
 /** Runs one runner with a bounded time; resolves { code, out, ms }. */
 function runOne(r) {
   return new Promise((resolve) => {
@@ -64,7 +75,15 @@ if (!existsSync(join(root, 'dist', 'index.js'))) {
 }
 
 const rows = [];
+const skipped = [];
 for (const r of RUNNERS) {
+  const why = missing(r);
+  if (why && !ci) {
+    console.log(`${r.name} … skipped: ${why}`);
+    skipped.push(r.label);
+    rows.push({ runtime: r.label, build: 'skipped', passed: 0, failed: 0, seconds: '0.0' });
+    continue;
+  }
   process.stdout.write(`${r.name} … `);
   const { code, out, ms } = await runOne(r);
   const sums = [...out.matchAll(/^(\d+) passed, (\d+) failed\s*$/gm)];
@@ -94,5 +113,6 @@ console.log(width.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(cols.map((c) => r[c])));
 const passed = rows.reduce((s, r) => s + r.passed, 0);
 const failed = rows.reduce((s, r) => s + r.failed, 0);
+if (skipped.length) console.log(`\nskipped (not on this machine): ${skipped.join('; ')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
