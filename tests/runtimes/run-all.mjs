@@ -39,6 +39,7 @@ const RUNNERS = [
   { name: 'tarball', label: 'npm pack + install', cmd: node, args: ['tests/runtimes/tarball.test.mjs'] },
   { name: 'demo', label: 'demo page (chromium)', cmd: node, args: ['tests/runtimes/demo-page.test.mjs'] },
   { name: 'bench-page', label: 'device bench page (chromium)', cmd: node, args: ['tests/runtimes/bench-page.test.mjs'] },
+  { name: 'bench-cli', label: 'nystrom-wasm-bench (node, bun, deno)', cmd: node, args: ['tests/runtimes/bench-cli.test.mjs'] },
 ].filter((r) => !only || only.includes(r.name));
 
 const TIMEOUT_MS = 90000;
