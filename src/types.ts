@@ -14,7 +14,7 @@ export type MaskLike = Float32Array | Float64Array | Uint8Array | Int8Array | In
 
 export interface SoftmaxAttentionOptions {
   /** [batch, heads, seqLen, headDim] of q, k, v (row-major). Required. */
-  shape: readonly [number, number, number, number] | readonly number[];
+  shape: readonly [number, number, number, number];
   /** batch·seqLen entries, 1 = token, 0 = padding. */
   mask?: MaskLike;
   /** heads·kernelSize taps of the depthwise convolution residual on V (kernelSize odd). */
