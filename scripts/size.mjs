@@ -1,0 +1,39 @@
+// The size users download: each package entry bundled and minified with esbuild (ESM, platform
+// neutral; the threads builds are a chunk of their own that only createPool loads), raw and
+// gzipped, against a budget. Exits 1 when an entry is over its budget.
+//   npm run size            (npm run build first)
+import { buildSync } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Gzipped budgets in KiB. The embedded entry carries both wasm builds as base64 (most of its size). */
+export const BUDGET = { 'index.js': 50, 'url.js': 30, 'threads chunk': 25, 'worker.js': 5 };
+
+export function sizes() {
+  const out = [];
+  for (const entry of ['index.js', 'url.js', 'worker.js']) {
+    const r = buildSync({
+      entryPoints: [join(root, 'dist', entry)], bundle: true, minify: true, format: 'esm', platform: 'neutral',
+      write: false, external: ['node:*'], splitting: true, outdir: join(root, 'build', 'size'), logLevel: 'silent',
+    });
+    for (const f of r.outputFiles) {
+      const name = f.path.endsWith(entry) ? entry : f.path.includes('threads.generated') ? 'threads chunk' : null;
+      if (!name || out.some((x) => x.name === name)) continue;
+      out.push({ name, entry, bytes: f.contents.length, gzip: gzipSync(f.contents, { level: 9 }).length, budgetKiB: BUDGET[name] });
+    }
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  let over = 0;
+  console.log('entry            minified     gzipped   budget (gzipped)');
+  for (const s of sizes()) {
+    const ok = s.gzip <= s.budgetKiB * 1024;
+    if (!ok) over++;
+    console.log(`${s.name.padEnd(15)} ${(s.bytes / 1024).toFixed(1).padStart(7)} KiB ${(s.gzip / 1024).toFixed(1).padStart(7)} KiB   ${s.budgetKiB} KiB ${ok ? '' : ' OVER'}`);
+  }
+  process.exit(over ? 1 : 0);
+}
