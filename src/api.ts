@@ -134,12 +134,14 @@ export function makeApi(source: ModuleSource) {
     },
     /** A matmul plan: memory laid out once for one shape, A/B/C views in wasm memory (zero copy). */
     createMatmul(options: MatmulPlanOptions): MatmulPlan {
-      const o = readOptions<MatmulPlanOptions>(options, ['m', 'k', 'n', 'transB', 'build'], 'createMatmul options');
+      const o = readOptions<MatmulPlanOptions>(options, ['m', 'k', 'n', 'transB', 'constantB', 'build'], 'createMatmul options');
       const [M, K, N] = matmulDims('createMatmul options', o.m, o.k, o.n);
       const transB = o.transB ?? false;
       if (typeof transB !== 'boolean') throw typeError('ERR_OPTION', `options.transB must be a boolean, got ${describe(transB)}`);
+      const constantB = o.constantB ?? false;
+      if (typeof constantB !== 'boolean') throw typeError('ERR_OPTION', `options.constantB must be a boolean, got ${describe(constantB)}`);
       const build = planBuild(o.build);
-      return matmulPlan(new Engine(source.module(build), build), M, K, N, transB);
+      return matmulPlan(new Engine(source.module(build), build), M, K, N, transB, constantB);
     },
     /** A reusable attention plan for one shape and one set of options. */
     createAttention(options: PlanOptions): AttentionPlan {

@@ -15,22 +15,42 @@ export function checkOperands(name: string, M: number, K: number, N: number, tra
   if (out !== undefined) checkLength(checkFloat32(out, `${name}: out`), M * N, `${name}: out`, `m×n = ${M}×${N}`);
 }
 
-/** One matmul shape laid out on an engine: A, B, C and the packing scratch. */
-export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean) {
+/**
+ * One matmul shape laid out on an engine: A, B, C and the packing scratch. With `constantB`, B is
+ * packed once (packB into the scratch) and later runs multiply by the packed panels (gemmPacked: the
+ * same sums as gemm) until another B comes: `stale()` marks the packed B out of date.
+ */
+export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean, constantB = false) {
   const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)], `${name} ${M}×${K}×${N}`);
+  let packedFrom: Float32Array | null = null; // the array whose contents are packed (constantB)
+  let fresh = false;
   return {
     pa, pb, pc, end,
+    /** The packed B no longer matches (its source was changed in place). */
+    stale() {
+      fresh = false;
+    },
     /** Copies a and b in (sources that are views of this memory are read before anything is written),
      *  checks them, multiplies; returns the C view, or a copy in `out` / a new array. */
     run(a: Float32Array, b: Float32Array, out: Float32Array | undefined, copyOut: boolean): Float32Array {
       const mem = e.buffer;
+      const repack = !constantB || !fresh || b !== packedFrom;
       const sa = a.buffer === mem && a.byteOffset !== pa ? a.slice() : a;
-      const sb = b.buffer === mem && b.byteOffset !== pb ? b.slice() : b;
+      const sb = repack && b.buffer === mem && b.byteOffset !== pb ? b.slice() : b;
       e.write(pa, sa);
-      e.write(pb, sb);
+      if (repack) e.write(pb, sb);
       e.checkFinite(pa, M * K, `${name}: a`);
-      e.checkFinite(pb, K * N, `${name}: b`);
-      e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
+      if (repack) e.checkFinite(pb, K * N, `${name}: b`);
+      if (!constantB) {
+        e.k.gemm(M, N, K, pa, K, pb, transB ? K : N, transB ? 1 : 0, pc, N, pw);
+      } else {
+        if (repack) {
+          e.k.packB(N, K, pb, transB ? K : N, transB ? 1 : 0, pw);
+          packedFrom = b;
+          fresh = true;
+        }
+        e.k.gemmPacked(M, N, K, pa, K, pw, pc, N);
+      }
       const c = e.f32(pc, M * N);
       if (!copyOut) return c;
       const result = out ?? new Float32Array(M * N);
@@ -41,9 +61,9 @@ export function matmulOn(e: Engine, name: string, M: number, K: number, N: numbe
 }
 
 /** A matmul plan on its own engine; disposing it drops the engine. */
-export function matmulPlan(engine: Engine, M: number, K: number, N: number, transB: boolean): MatmulPlan {
+export function matmulPlan(engine: Engine, M: number, K: number, N: number, transB: boolean, constantB = false): MatmulPlan {
   let e: Engine | null = engine;
-  const mm = matmulOn(engine, 'matmul plan', M, K, N, transB);
+  const mm = matmulOn(engine, 'matmul plan', M, K, N, transB, constantB);
   let views: { a: Float32Array; b: Float32Array; c: Float32Array } | null = {
     a: engine.f32(mm.pa, M * K), b: engine.f32(mm.pb, K * N), c: engine.f32(mm.pc, M * N),
   };
@@ -66,6 +86,14 @@ export function matmulPlan(engine: Engine, M: number, K: number, N: number, tran
       const v = live();
       mm.run(v.a, v.b, undefined, false);
       return v.c;
+    },
+    setB(b) {
+      const v = live();
+      if (b !== undefined) {
+        checkLength(checkFloat32(b, 'matmul plan setB: b'), K * N, 'matmul plan setB: b', transB ? `n×k = ${N}×${K}` : `k×n = ${K}×${N}`);
+        if (b !== v.b) v.b.set(b);
+      }
+      mm.stale();
     },
     dispose() {
       e?.dispose();

@@ -102,6 +102,12 @@ export interface MatmulPlanOptions {
   k: number;
   n: number;
   transB?: boolean;
+  /**
+   * Weight-stationary: pack B once and multiply every later A by the packed panels (the same bits as
+   * a fresh multiply). B is packed on the first run, and again when `run` gets a different array as b
+   * or after `setB()`; changing the contents of the same array (or of `plan.b`) needs `setB()`.
+   */
+  constantB?: boolean;
   build?: BuildName;
 }
 
@@ -117,6 +123,8 @@ export interface MatmulPlan {
   run(a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array;
   /** Multiplies the plan's own a and b; returns the view c (valid until the next run). */
   runInPlace(): Float32Array;
+  /** Replaces B (copies b into plan.b when given) and, with constantB, repacks it before the next run. */
+  setB(b?: Float32Array): void;
   /** Releases the plan's instance and memory; later use throws an Error with code 'ERR_DISPOSED'. */
   dispose(): void;
 }

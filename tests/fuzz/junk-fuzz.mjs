@@ -469,7 +469,7 @@ const ATTN_KEYS = [...COMMON, ...NYS];
 const VALID_KEYS = {
   nystromAttention: ATTN_KEYS, softmaxAttention: ATTN_KEYS, nystromAttentionMatrix: ATTN_KEYS, softmaxAttentionMatrix: ATTN_KEYS,
   nystromAttentionFactors: ATTN_KEYS.filter((k) => k !== 'out'), createAttention: [...ATTN_KEYS, 'kind', 'build'],
-  createMatmul: ['m', 'k', 'n', 'transB', 'build'], nystromAttentionRow: ['from', 'to', 'out'], init: ['build'],
+  createMatmul: ['m', 'k', 'n', 'transB', 'constantB', 'build'], nystromAttentionRow: ['from', 'to', 'out'], init: ['build'],
 };
 /** Names from the PyTorch implementations and their expected suggestion. */
 const ALIASES = [

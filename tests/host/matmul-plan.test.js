@@ -57,3 +57,34 @@ test(tag('matmul plans reject bad input with a clear error and keep working'), (
   assert.throws(() => plan.runInPlace(), (e) => e instanceof RangeError && /b must be finite, got Infinity at index 3/.test(e.message));
   assertBitsEqual(plan.run(a, b), good, 'the plan gives the same result after the errors');
 });
+
+test(tag('constantB plans: B packed once, every result bit-identical to the one-shot call; repacked for another B or after setB'), () => {
+  for (const [m, k, n] of [[1, 1, 1], [5, 7, 3], [64, 64, 64], [17, 33, 9], [64, 4096, 64], [300, 48, 20]]) {
+    for (const transB of [false, true]) {
+      const mm = transB ? lib.matmulTransposed : lib.matmul;
+      const plan = lib.createMatmul({ m, k, n, transB, constantB: true });
+      const B1 = randn(k * n, 1, 1), B2 = randn(k * n, 1, 2);
+      for (let i = 0; i < 3; i++) {
+        const a = randn(m * k, 1, 10 + i);
+        assertBitsEqual(plan.run(a, B1), mm(a, B1, m, k, n), `${m}×${k}×${n} transB=${transB} run ${i} with B1`);
+      }
+      const a = randn(m * k, 1, 20);
+      assertBitsEqual(plan.run(a, B2), mm(a, B2, m, k, n), 'another B is packed');
+      // The same array changed in place: without setB the packed B is the old one (documented); with it, the new.
+      const before = plan.run(a, B2).slice();
+      B2[0] += 1;
+      assertBitsEqual(plan.run(a, B2), before, 'in-place change without setB keeps the packed B');
+      plan.setB();
+      assertBitsEqual(plan.run(a, B2), mm(a, B2, m, k, n), 'setB() repacks');
+      // Zero copy: fill plan.a / plan.b, runInPlace packs plan.b.
+      plan.a.set(a);
+      plan.setB(B1);
+      assertBitsEqual(plan.runInPlace(), mm(a, B1, m, k, n), 'runInPlace after setB(B1)');
+      plan.dispose();
+    }
+  }
+  assert.throws(() => lib.createMatmul({ m: 2, k: 2, n: 2, constantB: 'yes' }), (e) => e instanceof TypeError && e.code === 'ERR_OPTION');
+  const p = lib.createMatmul({ m: 2, k: 2, n: 2, constantB: true });
+  assert.throws(() => p.setB(new Float32Array(3)), (e) => e instanceof RangeError && e.code === 'ERR_TENSOR');
+  p.dispose();
+});
