@@ -318,6 +318,16 @@ async function sectionMatmul() {
           outputs[`ours ${bd} zero-copy`] = p.runInPlace().slice();
         }
       }
+      // Weight-stationary plans (constantB): B packed once, A copied in and C out every call — the
+      // counterpart of tfjs with its B reused.
+      const cplans = {};
+      if (has('createMatmul')) {
+        for (const bd of builds) {
+          const p = O.createMatmul({ m, k, n, transB, constantB: true, build: bd });
+          cplans[bd] = p;
+          outputs[`ours ${bd} constant B`] = p.run(a, b, new Float32Array(m * n)).slice();
+        }
+      }
       outputs['tfjs fresh B'] = transB ? peers.tfMatmulTFresh(a, b, m, k, n) : peers.tfMatmulFresh(a, b, m, k, n);
       outputs['tfjs reused B'] = peers.tfMatmulReused(a, bT, m, k);
       outputs['ort'] = (await ortFresh.run(a, b)).slice();
@@ -337,6 +347,7 @@ async function sectionMatmul() {
         for (const bd of builds) tasks.push({ name: `ours ${bd}`, beforeAll: useBuild(bd), fn: () => { O[ourFn](a, b, m, k, n, c); } });
       }
       for (const [bd, p] of Object.entries(zplans)) tasks.push({ name: `ours ${bd} zero-copy`, fn: () => { p.runInPlace(); } });
+      for (const [bd, p] of Object.entries(cplans)) tasks.push({ name: `ours ${bd} constant B`, fn: () => { p.run(a, b, c); } });
       tasks.push({ name: 'tfjs fresh B', fn: transB ? () => { peers.tfMatmulTFresh(a, b, m, k, n); } : () => { peers.tfMatmulFresh(a, b, m, k, n); } });
       tasks.push({ name: 'tfjs reused B', fn: () => { peers.tfMatmulReused(a, bT, m, k); } });
       tasks.push({ name: 'ort', fn: async () => { await ortFresh.run(a, b); } });
