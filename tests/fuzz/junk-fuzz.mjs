@@ -34,8 +34,8 @@
 // handful of tokens: seconds to hours), which violate the time bound; off by default.
 //
 // Loads no node:test, so the CLI runs standalone; tests/host/junk.test.js runs it in CI.
-import { realpathSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isMain } from './cli.mjs';
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { mulberry32, gaussian, makeQKV, randn } from '../reference.js';
 
@@ -1607,15 +1607,8 @@ async function main() {
   process.exitCode = summary.violations.length ? 1 : 0;
 }
 
-function isMain() {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((e) => {
     writeSync(2, `junk-fuzz crashed: ${e?.stack ?? e}\n`);
     process.exit(3);

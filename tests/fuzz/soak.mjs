@@ -28,7 +28,8 @@
 //   - the big calls gave their memory back; every output finite; the references unchanged.
 // Prints the figures (initial, peak, final, final after release(), largest plan, bound, trend) or
 // one JSON line with --json; exit code 1 when a check fails. tests/host/soak.test.js runs a short one.
-import { realpathSync } from 'node:fs';
+import { isMain } from './cli.mjs';
+
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mulberry32, makeQKV, randn } from '../reference.js';
@@ -405,15 +406,8 @@ async function main() {
   process.exitCode = s.ok ? 0 : 1;
 }
 
-function isMain() {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((e) => {
     console.error(`soak crashed: ${e?.stack ?? e}`);
     process.exit(3);
