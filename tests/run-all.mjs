@@ -4,7 +4,7 @@
 //       chosen) and with --experimental-wasm-relaxed-simd (relaxed build chosen);
 //  5.   big calls (tests/memory/): memory planned past 2^31 bytes, once;
 //  6.   runtimes: Node, Deno, Bun, headless Chromium, the edge handler, the worker, the tarball.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,21 @@ const suites = [
   { name: 'big calls', cmd: [node, '--test', 'tests/memory/'], parse: parseNodeTest },
 ];
 if (existsSync(join(root, 'tests', 'runtimes', 'run-all.mjs'))) {
-  suites.push({ name: 'runtimes', cmd: [node, 'tests/runtimes/run-all.mjs'], parse: parsePlain });
+  suites.push({ name: 'runtimes', cmd: [node, 'tests/runtimes/run-all.mjs'], parse: parsePlain, setup: installRuntimes });
+}
+
+/**
+ * The runtime tests' own dependencies (Deno, Bun, playwright-core: tests/runtimes/package.json),
+ * installed here so that installing the package needs none of them. Offline, the runtime suite then
+ * reports what it skipped (or fails, under CI=true).
+ */
+function installRuntimes() {
+  const dir = join(root, 'tests', 'runtimes');
+  const npmCli = process.env.npm_execpath;
+  const [cmd, pre] = npmCli && npmCli.endsWith('.js') ? [node, [npmCli]] : ['npm', []];
+  const verb = existsSync(join(dir, 'package-lock.json')) ? 'ci' : 'install';
+  const r = spawnSync(cmd, [...pre, verb, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', shell: cmd === 'npm' && process.platform === 'win32' });
+  if (r.status !== 0) console.log(`could not install the runtime tests' dependencies in tests/runtimes (npm ${verb} exited ${r.status})`);
 }
 
 function strip(s) {
@@ -57,6 +71,7 @@ const rows = [];
 let passed = 0, failed = 0;
 for (const s of suites) {
   console.log(`\n=== ${s.name}: ${s.cmd.slice(1).join(' ')}`);
+  s.setup?.();
   const r = await run(s);
   const counts = s.parse(r.out);
   // A suite that exits non-zero, or whose counts cannot be read, counts as a failure.

@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = (name) => join(root, 'node_modules', '.bin', name);
+const bin = (name) => join(root, 'tests', 'runtimes', 'node_modules', '.bin', name);
 const cli = join(root, 'dist', 'cli', 'bench.js');
 let passed = 0, failed = 0;
 const report = (ok, name, msg = '') => { ok ? passed++ : failed++; console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${msg ? ': ' + msg : ''}`); };

@@ -10,7 +10,7 @@ import { makeInputs, relError, TOLERANCE } from './conformance-cases.js';
 import { nystromRef, softmaxRef } from '../reference.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const deno = join(root, 'node_modules', '.bin', 'deno');
+const deno = join(root, 'tests', 'runtimes', 'node_modules', '.bin', 'deno');
 
 let passed = 0, failed = 0;
 const builds = {};

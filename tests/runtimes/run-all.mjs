@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = (name) => join(root, 'node_modules', '.bin', name);
+const bin = (name) => join(root, 'tests', 'runtimes', 'node_modules', '.bin', name);
 const node = process.execPath;
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 const argv = process.argv.slice(2);
@@ -49,9 +49,13 @@ const TIMEOUT_MS = 90000;
 const BROWSER = new Set(['chromium', 'worker', 'demo', 'bench-page']);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ci = process.env.CI === 'true';
+const PLAYWRIGHT = join(root, 'tests', 'runtimes', 'node_modules', 'playwright-core');
 function missing(r) {
-  if (!existsSync(r.cmd)) return `${r.cmd} is not installed`;
+  if (!existsSync(r.cmd)) return `${r.cmd} is not installed (npm run runtimes:install)`;
   if (BROWSER.has(r.name) && !existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM}`;
+  if (BROWSER.has(r.name) && !existsSync(PLAYWRIGHT)) return 'playwright-core is not installed (npm run runtimes:install)';
+  if ((r.name === 'edge' || r.name === 'bench-cli') && !existsSync(bin('deno'))) return 'deno is not installed (npm run runtimes:install)';
+  if (r.name === 'bench-cli' && !existsSync(bin('bun'))) return 'bun is not installed (npm run runtimes:install)';
   return null;
 }
 
