@@ -118,9 +118,9 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
     const k3 = emptyPhase(T);
     k3[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
-    // pinv ≈ iters·8·m³ flops at a quarter of the rate of the kernel-3 rows (4·n·d flops each: small
+    // pinv ≈ iters·8·m³ flops at a third of the rate of the kernel-3 rows (4·n·d flops each: small
     // m×m products, measured): thread 0's share shrinks by that many rows per head.
-    const pinvRows = Math.min(m, Math.round((4 * c.iters * 8 * m * m * m) / (4 * n * c.d)));
+    const pinvRows = Math.min(m, Math.round((3 * c.iters * 8 * m * m * m) / (4 * n * c.d)));
     for (let h = 0; h < BH; h++) {
       const cut = [0];
       for (let t = 1; t <= T; t++) cut.push(t === T ? m : Math.min(m, Math.max(cut[t - 1], Math.round((t * (m + pinvRows)) / T - pinvRows))));
