@@ -2,7 +2,7 @@
 // intermediate 3072, conv 65, vocab 30000; random weights scaled like a trained model), B = 1:
 // load time and memory, forward time on the 'config' (exact, as HF) and 'nystrom' (O(n)) paths, and
 // what 'nystrom' changes: the relative difference of last_hidden_state against 'config'.
-//   npm run build && node [--experimental-wasm-relaxed-simd] bench/model.mjs [--n 512,1024,4096] [--layers 12] [--json PATH]
+//   npm run build && node --expose-gc [--experimental-wasm-relaxed-simd] bench/model.mjs [--n 512,1024,4096] [--layers 12] [--json PATH]
 import fs from 'node:fs';
 import { NystromformerModel, writeSafetensors, activeBuild } from '../dist/index.js';
 
@@ -52,7 +52,10 @@ function checkpoint() {
   return writeSafetensors(w);
 }
 
-const rss = () => process.memoryUsage().rss / 2 ** 20;
+const rss = () => {
+  globalThis.gc?.(); // with --expose-gc: what is still referenced, not garbage
+  return process.memoryUsage().rss / 2 ** 20;
+};
 const rel = (a, b) => { let num = 0, den = 0; for (let i = 0; i < a.length; i++) { const d = a[i] - b[i]; num += d * d; den += b[i] * b[i]; } return Math.sqrt(num / den); };
 
 const bytes = checkpoint();
@@ -63,7 +66,7 @@ const exact = NystromformerModel.fromSafetensors(bytes, config);
 const loadMs = performance.now() - t;
 const rssLoaded = rss();
 const nys = NystromformerModel.fromSafetensors(bytes, config, { attention: 'nystrom' });
-console.log(`load: ${(loadMs / 1000).toFixed(2)} s; RSS ${rss0.toFixed(0)} → ${rssLoaded.toFixed(0)} MiB with one model (the checkpoint bytes themselves: ${(bytes.length / 2 ** 20).toFixed(0)} MiB)`);
+console.log(`load: ${(loadMs / 1000).toFixed(2)} s; RSS with the checkpoint bytes held ${rss0.toFixed(0)} MiB → ${rssLoaded.toFixed(0)} MiB with the model loaded: +${(rssLoaded - rss0).toFixed(0)} MiB for ${(bytes.length / 2 ** 20).toFixed(0)} MiB of weights (the packed weights in wasm memory; no second copy kept)`);
 const rows = [];
 for (const n of ns) {
   const ids = [Array.from({ length: n }, (_, i) => (i * 7919 + 11) % 30000)];
