@@ -2,7 +2,9 @@
 // intermediate 3072, conv 65, vocab 30000; random weights scaled like a trained model), B = 1:
 // load time and memory, forward time on the 'config' (exact, as HF) and 'nystrom' (O(n)) paths, and
 // what 'nystrom' changes: the relative difference of last_hidden_state against 'config'.
-//   npm run build && node --expose-gc [--experimental-wasm-relaxed-simd] bench/model.mjs [--n 512,1024,4096] [--layers 12] [--json PATH]
+//   npm run build && node --expose-gc [--experimental-wasm-relaxed-simd] bench/model.mjs [--n 512,1024,4096] [--layers 12] [--ort] [--json PATH]
+// --ort: the same model (exact attention) as an ONNX graph in onnxruntime-web (1 thread), built here from
+// the same weights (needs `npm run bench:peers`), timed beside ours and checked against it.
 import fs from 'node:fs';
 import { NystromformerModel, writeSafetensors, activeBuild } from '../dist/index.js';
 
@@ -49,7 +51,7 @@ function checkpoint() {
       w[`${p}${ln}.bias`] = fill([H], 0.05);
     }
   }
-  return writeSafetensors(w);
+  return { bytes: writeSafetensors(w), w };
 }
 
 const rss = () => {
@@ -58,7 +60,7 @@ const rss = () => {
 };
 const rel = (a, b) => { let num = 0, den = 0; for (let i = 0; i < a.length; i++) { const d = a[i] - b[i]; num += d * d; den += b[i] * b[i]; } return Math.sqrt(num / den); };
 
-const bytes = checkpoint();
+const { bytes, w: weights } = checkpoint();
 console.log(`nystrom-wasm model bench: ${layers} layers × hidden 768, 12 heads, intermediate 3072, conv 65, vocab 30000; checkpoint ${(bytes.length / 2 ** 20).toFixed(0)} MiB (F32); build '${activeBuild()}'`);
 const rss0 = rss();
 let t = performance.now();
@@ -83,6 +85,37 @@ for (const n of ns) {
   const diff = rel(b.out.lastHiddenState, a.out.lastHiddenState);
   rows.push({ n, exactMs: a.ms, nystromMs: b.ms, speedup: a.ms / b.ms, relDiff: diff, peakRssMiB: rss() });
   console.log(`n = ${n}: 'config' (exact) ${a.ms.toFixed(0)} ms, 'nystrom' ${b.ms.toFixed(0)} ms (${(a.ms / b.ms).toFixed(2)}×); ‖nystrom − config‖/‖config‖ of last_hidden_state = ${diff.toExponential(2)}; RSS ${rss().toFixed(0)} MiB`);
+}
+if (process.argv.includes('--ort')) {
+  const ort = await import('onnxruntime-web');
+  const { nystromformerExactModel } = await import('./onnx.mjs');
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  const get = (name) => weights[name].data;
+  for (const row of rows) {
+    const { n } = row;
+    const session = await ort.InferenceSession.create(nystromformerExactModel(get, { n, layers, vocab: config.vocab_size, maxPos: config.max_position_embeddings }),
+      { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const idsArr = Array.from({ length: n }, (_, i) => (i * 7919 + 11) % 30000);
+    const feeds = {
+      ids: new ort.Tensor('int64', BigInt64Array.from(idsArr.map(BigInt)), [1, n]),
+      positions: new ort.Tensor('int64', BigInt64Array.from(idsArr.map((_, i) => BigInt(i + 2))), [1, n]),
+    };
+    const reps = n <= 1024 ? 3 : 1;
+    for (let i = 0; i < (n <= 1024 ? 2 : 1); i++) await session.run(feeds);
+    const s = [];
+    let out;
+    for (let r = 0; r < reps; r++) { const t0 = performance.now(); out = await session.run(feeds); s.push(performance.now() - t0); }
+    s.sort((a, b) => a - b);
+    const ortMs = s[s.length >> 1];
+    const ours = exact.forward([idsArr]).lastHiddenState;
+    const diff = rel(out.last_hidden_state.data, ours);
+    row.ortExactMs = ortMs;
+    row.oursVsOrt = ortMs / row.exactMs;
+    row.nystromVsOrt = ortMs / row.nystromMs;
+    console.log(`n = ${n}: onnxruntime-web exact (1 thread) ${ortMs.toFixed(0)} ms — ours 'config' ${row.oursVsOrt.toFixed(2)}× faster, ours 'nystrom' ${row.nystromVsOrt.toFixed(2)}×; ‖ours − ort‖/‖ort‖ = ${diff.toExponential(2)}`);
+    await session.release();
+  }
 }
 const json = arg('json', null);
 if (json) fs.writeFileSync(json, JSON.stringify({ layers, build: activeBuild(), loadMs, rss0, rssLoaded, rows }, null, 2));

@@ -184,3 +184,90 @@ export function attentionModel(n, d, scale = 1 / Math.sqrt(d)) {
     output: [valueInfo('O', [n, d])],
   });
 }
+
+function floatInit(name, data, dims) {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return { name, data_type: FLOAT, dims, raw_data: bytes.slice() };
+}
+function int64Init(name, values) {
+  return { name, data_type: 7, dims: [values.length], int64_data: values };
+}
+function transposed(w, out, inp) {
+  // [out, in] (nn.Linear) → [in, out] for MatMul(x, Wᵀ)
+  const t = new Float32Array(out * inp);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) t[i * out + o] = w[o * inp + i];
+  return t;
+}
+
+/**
+ * The HF Nyströmformer base model on its exact-attention path (every released checkpoint's) as an
+ * ONNX graph for batch 1 and a fixed n, from the same weights as ours (`get(name)` → Float32Array of
+ * the HF tensor): embeddings, per layer Q/K/V, softmax(QKᵀ/√d)·V plus the depthwise conv of V,
+ * output dense + LayerNorm, FFN with gelu_new (Gelu, approximate 'tanh') + LayerNorm.
+ * Inputs: ids and positions (int64 [1, n]); output last_hidden_state [1, n, H]. Opset 20 (Gelu).
+ */
+export function nystromformerExactModel(get, { n, H = 768, heads = 12, I = 3072, layers = 12, ks = 65, eps = 1e-5, vocab, maxPos }) {
+  const d = H / heads;
+  const nodes = [];
+  const inits = [];
+  let k = 0;
+  const node = (op, input, output, attribute = []) => nodes.push({ op_type: op, input, output: [output], name: `n${k++}`, attribute });
+  const linear = (x, name, out, inp, y) => {
+    inits.push(floatInit(`${name}.wT`, transposed(get(`${name}.weight`), out, inp), [inp, out]), floatInit(`${name}.b`, get(`${name}.bias`), [out]));
+    node('MatMul', [x, `${name}.wT`], `${y}.mm`);
+    node('Add', [`${y}.mm`, `${name}.b`], y);
+  };
+  const layerNorm = (x, name, y) => {
+    inits.push(floatInit(`${name}.g`, get(`${name}.weight`), [H]), floatInit(`${name}.beta`, get(`${name}.bias`), [H]));
+    node('LayerNormalization', [x, `${name}.g`, `${name}.beta`], y, [{ name: 'axis', type: ATTR.INT, i: -1 }, { name: 'epsilon', type: ATTR.FLOAT, f: eps }]);
+  };
+  inits.push(floatInit('word', get('embeddings.word_embeddings.weight'), [vocab, H]));
+  inits.push(floatInit('pos', get('embeddings.position_embeddings.weight'), [maxPos + 2, H]));
+  inits.push(floatInit('type0', get('embeddings.token_type_embeddings.weight').subarray(0, H), [H]));
+  inits.push(int64Init('headsShape', [1, n, heads, d]), int64Init('mergedShape', [1, n, H]));
+  inits.push(scalarInitializer('scale', 1 / Math.sqrt(d)));
+  node('Gather', ['word', 'ids'], 'we');
+  node('Gather', ['pos', 'positions'], 'pe');
+  node('Add', ['we', 'type0'], 'e1');
+  node('Add', ['e1', 'pe'], 'e2');
+  layerNorm('e2', 'embeddings.LayerNorm', 'x0');
+  let x = 'x0';
+  for (let l = 0; l < layers; l++) {
+    const p = `encoder.layer.${l}`;
+    const L = `l${l}`;
+    for (const [w, perm] of [['query', [0, 2, 1, 3]], ['key', [0, 2, 3, 1]], ['value', [0, 2, 1, 3]]]) {
+      linear(x, `${p}.attention.self.${w}`, H, H, `${L}.${w}`);
+      node('Reshape', [`${L}.${w}`, 'headsShape'], `${L}.${w}.r`);
+      node('Transpose', [`${L}.${w}.r`], `${L}.${w}.t`, [attrInts('perm', perm)]);
+    }
+    node('MatMul', [`${L}.query.t`, `${L}.key.t`], `${L}.s`);
+    node('Mul', [`${L}.s`, 'scale'], `${L}.ss`);
+    node('Softmax', [`${L}.ss`], `${L}.p`, [attrInt('axis', -1)]);
+    node('MatMul', [`${L}.p`, `${L}.value.t`], `${L}.ctx0`);
+    if (ks) {
+      inits.push(floatInit(`${L}.conv`, get(`${p}.attention.self.conv.weight`), [heads, 1, ks, 1]));
+      node('Conv', [`${L}.value.t`, `${L}.conv`], `${L}.cv`, [attrInt('group', heads), attrInts('kernel_shape', [ks, 1]), attrInts('pads', [ks >> 1, 0, ks >> 1, 0])]);
+      node('Add', [`${L}.ctx0`, `${L}.cv`], `${L}.ctx1`);
+    }
+    node('Transpose', [ks ? `${L}.ctx1` : `${L}.ctx0`], `${L}.ctxT`, [attrInts('perm', [0, 2, 1, 3])]);
+    node('Reshape', [`${L}.ctxT`, 'mergedShape'], `${L}.ctx`);
+    linear(`${L}.ctx`, `${p}.attention.output.dense`, H, H, `${L}.o`);
+    node('Add', [`${L}.o`, x], `${L}.ores`);
+    layerNorm(`${L}.ores`, `${p}.attention.output.LayerNorm`, `${L}.a`);
+    linear(`${L}.a`, `${p}.intermediate.dense`, I, H, `${L}.i`);
+    node('Gelu', [`${L}.i`], `${L}.g`, [{ name: 'approximate', type: ATTR.STRING, s: new TextEncoder().encode('tanh') }]);
+    linear(`${L}.g`, `${p}.output.dense`, H, I, `${L}.f`);
+    node('Add', [`${L}.f`, `${L}.a`], `${L}.fres`);
+    layerNorm(`${L}.fres`, `${p}.output.LayerNorm`, `${L}.out`);
+    x = `${L}.out`;
+  }
+  node('Identity', [x], 'last_hidden_state');
+  const i64 = (name, dims) => ({ name, type: { tensor_type: { elem_type: 7, shape: { dim: dims.map((v) => ({ dim_value: v })) } } } });
+  const model = {
+    ir_version: 9, producer_name: 'nystrom-wasm-bench', opset_import: [{ domain: '', version: 20 }],
+    graph: { name: 'nystromformer_exact', node: nodes, initializer: inits, input: [i64('ids', [1, n]), i64('positions', [1, n])], output: [valueInfo('last_hidden_state', [1, n, H])] },
+  };
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`ONNX model does not verify: ${err}`);
+  return ModelProto.encode(ModelProto.create(model)).finish();
+}
