@@ -36,7 +36,7 @@ const RUNNERS = [
   { name: 'chromium', label: 'chromium (embedded + /url)', cmd: node, args: ['tests/runtimes/chromium.test.mjs'] },
   { name: 'worker', label: 'chromium Web Worker', cmd: node, args: ['tests/runtimes/worker.test.mjs'] },
   { name: 'edge', label: 'edge handler (Deno.serve)', cmd: node, args: ['tests/runtimes/edge.test.mjs'] },
-  { name: 'edge-model', label: 'model edge handler (checkpoint by URL)', cmd: node, args: ['tests/runtimes/edge-model.test.mjs'] },
+  { name: 'edge-model', label: 'model edge handler (Node, Deno.serve)', cmd: node, args: ['tests/runtimes/edge-model.test.mjs'] },
   { name: 'tarball', label: 'npm pack + install', cmd: node, args: ['tests/runtimes/tarball.test.mjs'] },
   { name: 'demo', label: 'demo page (chromium)', cmd: node, args: ['tests/runtimes/demo-page.test.mjs'] },
   { name: 'bench-page', label: 'device bench page (chromium)', cmd: node, args: ['tests/runtimes/bench-page.test.mjs'] },
