@@ -80,7 +80,7 @@ export interface AttentionPlan {
 export interface NystromFactors {
   /** [batch, heads, rows, landmarks] */
   readonly kernel1: Float32Array;
-  /** [batch, heads, landmarks, landmarks]: the iterative pseudo-inverse Z of kernel 2 */
+  /** The iterative pseudo-inverse Z of kernel 2, [batch, heads, landmarks, landmarks]. */
   readonly pinv: Float32Array;
   /** [batch, heads, landmarks, rows] */
   readonly kernel3: Float32Array;

@@ -11,6 +11,7 @@ export { buildSupport } from './loader.js';
 export { nystromAttentionRow } from './factors.js';
 export { setMemoryLimit, memoryLimit } from './plan.js';
 export { loadSafetensors, writeSafetensors, tensorAsFloat32 } from './model/safetensors.js';
+export type { SafetensorsFile, SafetensorsTensor, SafetensorsRawTensor, SafetensorsDtype, LoadSafetensorsOptions, WriteTensor, WriteSafetensorsOptions, TensorData } from './model/safetensors.js';
 export type { NystromformerConfig, ModelOptions, ForwardOptions, ModelOutput, NystromformerModelInstance, NystromformerHeadInstance, ModelClass, LoadProgress } from './model/model.js';
 export type { ErrorCode } from './errors.js';
 export type { Pool, PoolOptions, PoolCallOptions } from './pool.js';

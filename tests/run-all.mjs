@@ -2,7 +2,8 @@
 //  1-2. kernel tests (as-pect) on the plain and the relaxed SIMD build;
 //  3-4. host tests (node:test) against the float64 reference, without flags (plain SIMD build
 //       chosen) and with --experimental-wasm-relaxed-simd (relaxed build chosen);
-//  5.   big calls (tests/memory/): memory planned past 2^31 bytes, once;
+//  5.   big calls (tests/memory/): memory planned past 2^31 bytes, once; the API reference (docs/api)
+//       regenerated and compared;
 //  6.   runtimes: Node, Deno, Bun, headless Chromium, the edge handler, the worker, the tarball.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +20,7 @@ const suites = [
   { name: 'host (simd)', cmd: [node, '--test', 'tests/host/'], parse: parseNodeTest },
   { name: 'host (relaxed)', cmd: [node, '--experimental-wasm-relaxed-simd', '--test', 'tests/host/'], parse: parseNodeTest },
   { name: 'big calls', cmd: [node, '--test', 'tests/memory/'], parse: parseNodeTest },
+  { name: 'api docs current', cmd: [node, 'scripts/api-docs.mjs', '--check'], parse: parsePlain },
 ];
 if (existsSync(join(root, 'tests', 'runtimes', 'run-all.mjs'))) {
   suites.push({ name: 'runtimes', cmd: [node, 'tests/runtimes/run-all.mjs'], parse: parsePlain, setup: installRuntimes });
