@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asp = join(root, 'node_modules', '@as-pect', 'cli', 'bin', 'asp.js');
 const node = process.execPath;
+const verbose = process.env.VERBOSE === '1';
 
 const suites = [
   { name: 'kernels (simd)', cmd: [node, asp, '--config', 'as-pect.config.js', '--as-config', 'tests/assembly/as-pect.asconfig.json'], parse: parseAsp },
@@ -63,8 +64,9 @@ function run(s) {
     const t0 = Date.now();
     const child = spawn(s.cmd[0], s.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b) => { out += b; process.stdout.write(b); });
-    child.stderr.on('data', (b) => { out += b; process.stderr.write(b); });
+    // Quiet by default: a suite's output is printed in full only when it fails (VERBOSE=1: always).
+    child.stdout.on('data', (b) => { out += b; if (verbose) process.stdout.write(b); });
+    child.stderr.on('data', (b) => { out += b; if (verbose) process.stderr.write(b); });
     child.on('close', (code) => resolve({ code, out, secs: (Date.now() - t0) / 1000 }));
   });
 }
@@ -72,7 +74,7 @@ function run(s) {
 const rows = [];
 let passed = 0, failed = 0;
 for (const s of suites) {
-  console.log(`\n=== ${s.name}: ${s.cmd.slice(1).join(' ')}`);
+  if (verbose) console.log(`\n=== ${s.name}: ${s.cmd.slice(1).join(' ')}`);
   s.setup?.();
   const r = await run(s);
   const counts = s.parse(r.out);
@@ -83,6 +85,8 @@ for (const s of suites) {
   passed += p;
   failed += f;
   rows.push({ suite: s.name, passed: p, failed: f, exit: r.code, seconds: r.secs.toFixed(1) });
+  console.log(`${f ? 'FAIL' : 'ok  '} ${s.name.padEnd(18)} ${p} passed, ${f} failed (${r.secs.toFixed(1)} s)`);
+  if (f && !verbose) console.log(`--- ${s.name}: ${s.cmd.slice(1).join(' ')}\n${r.out.trimEnd()}\n--- end of ${s.name}`);
 }
 console.log('\n=== summary');
 console.table(rows);
