@@ -35,8 +35,6 @@ export function makeApi(source: ModuleSource) {
     return (engines[build] ??= new Engine(source.module(build), build));
   }
 
-  const check = (call: string, kind: Kind, tensors: [unknown, string][], options: unknown, outLength: (c: Checked) => number) =>
-    checkCall(call, kind, tensors, options, outLength);
 
   /** The retention policy of one-shot engines (RETAIN_BYTES). */
   function settle(e: Engine): void {
@@ -58,12 +56,12 @@ export function makeApi(source: ModuleSource) {
   const matrixLen = (c: Checked) => c.B * c.H * c.n * c.n;
 
   function attention(kind: Kind, q: unknown, k: unknown, v: unknown, options: unknown): Float32Array {
-    const c = check(`${kind}Attention`, kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, attnLen);
+    const c = checkCall(`${kind}Attention`, kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, attnLen);
     return oneShot((e) => runOnce(e, kind, c, 'attention', q as Float32Array, k as Float32Array, v as Float32Array));
   }
 
   function matrix(kind: Kind, q: unknown, k: unknown, options: unknown): Float32Array {
-    const c = check(`${kind}AttentionMatrix`, kind, [[q, 'q'], [k, 'k']], options, matrixLen);
+    const c = checkCall(`${kind}AttentionMatrix`, kind, [[q, 'q'], [k, 'k']], options, matrixLen);
     return oneShot((e) => runOnce(e, kind, c, 'matrix', q as Float32Array, k as Float32Array, undefined));
   }
 
@@ -121,7 +119,7 @@ export function makeApi(source: ModuleSource) {
     },
     /** kernel 1, Z and kernel 3 of every head: the attention matrix in O(n·m) memory. */
     nystromAttentionFactors(q: Float32Array, k: Float32Array, options: Omit<NystromAttentionOptions, 'out' | 'convWeight'>): NystromFactors {
-      const c = check('nystromAttentionFactors', 'nystrom', [[q, 'q'], [k, 'k']], options, attnLen);
+      const c = checkCall('nystromAttentionFactors', 'nystrom', [[q, 'q'], [k, 'k']], options, attnLen);
       return oneShot((e) => factorsOnce(e, c, q, k));
     },
     /** C[m×n] = A[m×k]·B[k×n], row-major. */
@@ -151,7 +149,7 @@ export function makeApi(source: ModuleSource) {
       const build = planBuild(o.build);
       // The options are checked once here; q, k, v (and out) at every run.
       const { out: _o, kind: _k, build: _b, ...rest } = o;
-      const c = check('createAttention', kind, [], rest, attnLen);
+      const c = checkCall('createAttention', kind, [], rest, attnLen);
       return attentionPlan(new Engine(source.module(build), build), kind, c);
     },
   };

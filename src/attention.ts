@@ -134,13 +134,6 @@ export function readOutput(e: Engine, c: Checked, M: CallMemory): Float32Array {
   return result;
 }
 
-/** Copies q, k (and v) into their regions; sources that are other views of this memory are read first. */
-export function writeInputs(e: Engine, inputs: [Float32Array, number][]): void {
-  const mem = e.buffer;
-  const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
-  for (const [src, at] of staged) e.write(at, src);
-}
-
 /** The factors of a call that ran in factors mode, copied out of wasm memory. */
 export function readFactors(e: Engine, c: Checked, M: CallMemory): NystromFactors {
   const { pad, np, exact } = M.plan.geo;
@@ -163,7 +156,7 @@ export function readFactors(e: Engine, c: Checked, M: CallMemory): NystromFactor
 /** One call with the inputs copied in and the output copied out (attention or matrix mode). */
 export function runOnce(e: Engine, kind: Kind, c: Checked, mode: Mode, q: Float32Array, k: Float32Array, v: Float32Array | undefined): Float32Array {
   const M = layoutCall(e, kind, c, mode);
-  writeInputs(e, v ? [[q, M.q], [k, M.k], [v, M.v]] : [[q, M.q], [k, M.k]]);
+  e.writeAll(v ? [[q, M.q], [k, M.k], [v, M.v]] : [[q, M.q], [k, M.k]]);
   compute(e, kind, c, M);
   return readOutput(e, c, M);
 }
@@ -171,7 +164,7 @@ export function runOnce(e: Engine, kind: Kind, c: Checked, mode: Mode, q: Float3
 /** The Nyström factors of one call. */
 export function factorsOnce(e: Engine, c: Checked, q: Float32Array, k: Float32Array): NystromFactors {
   const M = layoutCall(e, 'nystrom', c, 'factors');
-  writeInputs(e, [[q, M.q], [k, M.k]]);
+  e.writeAll([[q, M.q], [k, M.k]]);
   compute(e, 'nystrom', c, M);
   return readFactors(e, c, M);
 }
@@ -206,7 +199,7 @@ export function attentionPlan(engine: Engine, kind: Kind, c: Checked): Attention
       const what = `the plan's shape [${shape.join(', ')}]`;
       for (const [t, name] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) checkLength(checkFloat32(t, name), len, name, what);
       if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
-      writeInputs(en, [[q, M.q], [k, M.k], [v, M.v]]);
+      en.writeAll([[q, M.q], [k, M.k], [v, M.v]]);
       compute(en, kind, c, M);
       const result = out ?? new Float32Array(len);
       result.set(output!);

@@ -134,6 +134,16 @@ export class Engine {
     this.f32(byteOffset, src.length).set(src);
   }
 
+  /**
+   * Copies each source into its region. Sources that are other views of this memory (a plan's own
+   * buffers in another role, overlapping windows) are read before anything is written.
+   */
+  writeAll(inputs: [Float32Array, number][]): void {
+    const mem = this.buffer;
+    const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
+    for (const [src, at] of staged) this.write(at, src);
+  }
+
   /** Throws a RangeError naming the tensor and index of the first NaN/±Infinity. */
   checkFinite(byteOffset: number, length: number, name: string): void {
     const i = this.k.firstNonFinite(byteOffset, length);

@@ -63,8 +63,13 @@ export function guardedAsync<A extends unknown[], R>(fn: (...args: A) => Promise
   };
 }
 
+/** Whether e is an error this library made (not a user's error that happens to carry a `code`). */
+export function isOwnError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && ours.has(e);
+}
+
 function foreign(e: unknown, what: string): unknown {
-  if (typeof e === 'object' && e !== null && ours.has(e)) return e;
+  if (isOwnError(e)) return e;
   if (e instanceof WebAssembly.RuntimeError) return e;
   if (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError') return e;
   return typeError('ERR_OPTION', `${what}: an argument could not be read (${errorText(e)})`);

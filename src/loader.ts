@@ -5,8 +5,6 @@
 import type { BuildName } from './types.js';
 import { describe, stateError, typeError } from './errors.js';
 
-export { describe };
-
 // A function `() -> v128` whose body is `v128.const 0`: validates where 128-bit SIMD is supported.
 const SIMD_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

@@ -33,12 +33,8 @@ export function matmulOn(e: Engine, name: string, M: number, K: number, N: numbe
     /** Copies a and b in (sources that are views of this memory are read before anything is written),
      *  checks them, multiplies; returns the C view, or a copy in `out` / a new array. */
     run(a: Float32Array, b: Float32Array, out: Float32Array | undefined, copyOut: boolean): Float32Array {
-      const mem = e.buffer;
       const repack = !constantB || !fresh || b !== packedFrom;
-      const sa = a.buffer === mem && a.byteOffset !== pa ? a.slice() : a;
-      const sb = repack && b.buffer === mem && b.byteOffset !== pb ? b.slice() : b;
-      e.write(pa, sa);
-      if (repack) e.write(pb, sb);
+      e.writeAll(repack ? [[a, pa], [b, pb]] : [[a, pa]]);
       e.checkFinite(pa, M * K, `${name}: a`);
       if (repack) e.checkFinite(pb, K * N, `${name}: b`);
       if (!constantB) {

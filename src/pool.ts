@@ -7,7 +7,7 @@
 // and says why (pool.threads === 1, pool.reason).
 import { Engine } from './engine.js';
 import { checkBuild, type ModuleSource } from './loader.js';
-import { checkResult, layoutCall, readOutput, setupCall, writeInputs } from './attention.js';
+import { checkResult, layoutCall, readOutput, setupCall } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
 import { ABORT, ARRIVED, CONTROL_BYTES, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program, type Scan } from './schedule.js';
@@ -308,7 +308,7 @@ class WorkerPool implements Pool {
     return this.enqueue(signal, async () => {
       const e = this.engine;
       const M = layoutCall(e, kind, c, 'attention', this.threads);
-      writeInputs(e, [[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
+      e.writeAll([[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
       // The finiteness scans run in the workers' first phase (setupCall skips them); a bad input is
       // reported after the call exactly as the synchronous call reports it.
       setupCall(e, kind, c, M, false);
@@ -318,7 +318,7 @@ class WorkerPool implements Pool {
       words.fill(-1, SCAN, SCAN + 3);
       await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads, scans), signal);
       (['q', 'k', 'v'] as const).forEach((name, i) => {
-        const bad = Atomics.load(new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4), SCAN + i);
+        const bad = Atomics.load(words, SCAN + i);
         if (bad >= 0) e.checkFinite([M.q, M.k, M.v][i], count, name);
       });
       checkResult(e, c, M);
@@ -342,7 +342,7 @@ class WorkerPool implements Pool {
       const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
       const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`);
       const [pa, pb, pc, ...pw] = offsets;
-      writeInputs(e, [[a as Float32Array, pa], [b as Float32Array, pb]]);
+      e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]]);
       e.checkFinite(pa, M * K, `${name}: a`);
       e.checkFinite(pb, K * N, `${name}: b`);
       await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T), signal);

@@ -1,8 +1,8 @@
 // nystrom-wasm loading its .wasm as a separate file by URL (for CSP rules or HTTP caching):
 // `await init({ url })` first; the default URL is the file shipped beside this module.
 import { makeApi } from './api.js';
-import { bestBuild, checkBuild, describe, type ModuleSource } from './loader.js';
-import { stateError, typeError } from './errors.js';
+import { bestBuild, checkBuild, type ModuleSource } from './loader.js';
+import { describe, stateError, typeError } from './errors.js';
 import { readOptions } from './validate.js';
 import type { BuildName } from './types.js';
 

@@ -2,7 +2,7 @@
 // TypeError for a wrong type, an unknown option name or an unknown option string, RangeError for a
 // value out of range (lengths, dims, counts, mask values); every error carries a stable `code`
 // (src/errors.ts). Messages name what was expected and what came.
-import { describe, closest, errorText, rangeError, typeError } from './errors.js';
+import { describe, closest, errorText, isOwnError, rangeError, typeError } from './errors.js';
 
 // %TypedArray%.prototype's own Symbol.toStringTag getter: the element type's name for a real typed
 // array, undefined for anything else (a Proxy, an object made from the prototype) — never a throw.
@@ -136,7 +136,7 @@ export function checkShape(shape: unknown): [number, number, number, number] {
   try {
     return checkShapeUnsafe(shape);
   } catch (e) {
-    if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code) throw e;
+    if (isOwnError(e)) throw e;
     throw typeError('ERR_OPTION', `options.shape could not be read (${errorText(e)})`);
   }
 }
@@ -158,9 +158,7 @@ export function checkMask(mask: unknown, B: number, n: number): Float32Array {
   try {
     return checkMaskUnsafe(mask, B, n);
   } catch (e) {
-    if (e instanceof TypeError || e instanceof RangeError) {
-      if ((e as { code?: unknown }).code) throw e;
-    }
+    if (isOwnError(e)) throw e;
     throw typeError('ERR_OPTION', `options.mask could not be read (${errorText(e)})`);
   }
 }

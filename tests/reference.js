@@ -686,3 +686,12 @@ export function makeQKV(shape, seed = 1) {
   const g = gaussian(mulberry32(seed));
   return { q: randn(count, 3, g), k: randn(count, 3, g), v: randn(count, 1, g) };
 }
+
+/** Bitwise equality of two Float32Arrays (NaN-safe, −0 ≠ +0). */
+export function bitsEqual(a, b) {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}

@@ -256,7 +256,7 @@ class Runtime {
     ];
     const { offsets } = this.e.layout(sizes, `a forward pass of batch ${B} × ${n} tokens`, this.weightsEnd);
     const regions = Object.fromEntries(names.map((nm, i) => [nm, offsets[i]]));
-    this.planned = { key, regions, plan, c: { ...c, style: 1 } };
+    this.planned = { key, regions, plan, c };
     return this.planned;
   }
 

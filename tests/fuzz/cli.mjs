@@ -9,3 +9,13 @@ export function isMain(moduleUrl) {
     return false;
   }
 }
+
+/** parse(argv) for this process's arguments; a parse error is printed and exits 2. */
+export function argsOrExit(parse) {
+  try {
+    return parse(process.argv.slice(2));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
+}

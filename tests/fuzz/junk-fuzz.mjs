@@ -34,10 +34,10 @@
 // handful of tokens: seconds to hours), which violate the time bound; off by default.
 //
 // Loads no node:test, so the CLI runs standalone; tests/host/junk.test.js runs it in CI.
-import { isMain } from './cli.mjs';
+import { argsOrExit, isMain } from './cli.mjs';
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { mulberry32, gaussian, makeQKV, randn } from '../reference.js';
+import { mulberry32, gaussian, makeQKV, randn, bitsEqual as sameBits } from '../reference.js';
 
 // ---------------------------------------------------------------------------------------------
 // The contract
@@ -124,13 +124,6 @@ class SubF32 extends Float32Array {}
 let watched = [];
 const bitsOf = (a) => new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 
-function sameBits(a, b) {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
 
 function thrown(mode, what) {
   switch (mode) {
@@ -1564,13 +1557,7 @@ function parseArgs(argv) {
 }
 
 async function main() {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(e.message);
-    process.exit(2);
-  }
+  const args = argsOrExit(parseArgs);
   if (args.help) {
     console.log('node [--experimental-wasm-relaxed-simd] tests/fuzz/junk-fuzz.mjs --calls N --seed S [--only I,J] [--families a,b] [--time-limit MS] [--hang-limit MS] [--check-every K] [--slow] [--max-print K] [--json] [--quiet]');
     console.log(`families: ${Object.keys(FAMILIES).join(', ')}`);

@@ -35,6 +35,7 @@
 // Every accepted case is listed in the summary with the tier that accepted it.
 //
 // Loads no node:test, so the CLI runs standalone; tests/host/fuzz.test.js runs fixed seeds in CI.
+import { argsOrExit } from './cli.mjs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -696,13 +697,7 @@ const HELP = `usage: node [--experimental-wasm-relaxed-simd] tests/fuzz/referenc
 Exit status 1 on any failure.`;
 
 function cli() {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(e.message);
-    process.exit(2);
-  }
+  const args = argsOrExit(parseArgs);
   if (args.help) {
     console.log(HELP);
     return;

@@ -28,11 +28,11 @@
 //   - the big calls gave their memory back; every output finite; the references unchanged.
 // Prints the figures (initial, peak, final, final after release(), largest plan, bound, trend) or
 // one JSON line with --json; exit code 1 when a check fails. tests/host/soak.test.js runs a short one.
-import { isMain } from './cli.mjs';
+import { argsOrExit, isMain } from './cli.mjs';
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mulberry32, makeQKV, randn } from '../reference.js';
+import { mulberry32, makeQKV, randn, bitsEqual as sameBits } from '../reference.js';
 
 const MB = 2 ** 20;
 export const BIG_RELEASE_SLACK = 100 * MB;
@@ -67,13 +67,6 @@ function isFinite32(a) {
   return true;
 }
 
-function sameBits(a, b) {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
 
 /** Least-squares slope of y over x. */
 function slope(xs, ys) {
@@ -383,13 +376,7 @@ async function main() {
     const res = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
     process.exit(res.status ?? 1);
   }
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(e.message);
-    process.exit(2);
-  }
+  const args = argsOrExit(parseArgs);
   const s = await runSoak({ ...args, log: args.json ? () => {} : (t) => console.log(t) });
   if (args.json) {
     console.log(JSON.stringify(s));

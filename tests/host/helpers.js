@@ -2,7 +2,9 @@
 // and the comparison against the float64 reference that records the worst error per group.
 import assert from 'node:assert/strict';
 import * as lib from '../../dist/index.js';
-import { relFrobenius, rowKeepFromMask } from '../reference.js';
+import { relFrobenius, rowKeepFromMask, bitsEqual } from '../reference.js';
+
+export { bitsEqual };
 
 if (typeof lib.init === 'function') await lib.init();
 
@@ -67,15 +69,6 @@ export function assertAll(t, outcomes) {
   const maxErr = outcomes.reduce((a, o) => (o.err > a || Number.isNaN(o.err) ? o.err : a), 0);
   t.diagnostic(`build=${BUILD} cases=${outcomes.length} maxRelErr=${Number(maxErr).toExponential(2)}`);
   assert.equal(fails.length, 0, `${fails.length} of ${outcomes.length} cases failed:\n${fails.join('\n')}`);
-}
-
-/** Bitwise equality of two Float32Arrays (NaN-safe, −0 ≠ +0). */
-export function bitsEqual(a, b) {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 export function assertBitsEqual(a, b, what) {
