@@ -34,7 +34,7 @@
 // handful of tokens: seconds to hours), which violate the time bound; off by default.
 //
 // Loads no node:test, so the CLI runs standalone; tests/host/junk.test.js runs it in CI.
-import { argsOrExit, isMain } from './cli.mjs';
+import { argsOrExit, caseSeed, isMain } from './cli.mjs';
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { mulberry32, gaussian, makeQKV, randn, bitsEqual as sameBits } from '../reference.js';
@@ -409,15 +409,7 @@ export const J = {
 // ---------------------------------------------------------------------------------------------
 // Drawing cases: each is { family, body, expect } — body is JavaScript run as (lib, J) => { body }.
 
-/** 32-bit seed of case `index` under run seed `seed`. */
-export function caseSeed(seed, index) {
-  let h = (seed >>> 0) ^ Math.imul(index >>> 0, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h ^ (index >>> 0), 0x27d4eb2d);
-  return (h ^ (h >>> 15)) >>> 0;
-}
+export { caseSeed };
 
 function rnd(seed) {
   const f = mulberry32(seed);

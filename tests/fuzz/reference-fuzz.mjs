@@ -35,7 +35,7 @@
 // Every accepted case is listed in the summary with the tier that accepted it.
 //
 // Loads no node:test, so the CLI runs standalone; tests/host/fuzz.test.js runs fixed seeds in CI.
-import { argsOrExit } from './cli.mjs';
+import { argsOrExit, caseSeed } from './cli.mjs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -54,15 +54,7 @@ export const MAX_COST = 2.5e7;
 // ---------------------------------------------------------------------------------------------
 // Drawing cases
 
-/** 32-bit seed of case `index` under run seed `seed` (a murmur3-style finaliser of both). */
-export function caseSeed(seed, index) {
-  let h = (seed >>> 0) ^ Math.imul(index >>> 0, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h ^ (index >>> 0), 0x27d4eb2d);
-  return (h ^ (h >>> 15)) >>> 0;
-}
+export { caseSeed };
 
 const AWKWARD_N = [1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257];
 const AWKWARD_D = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 80];
