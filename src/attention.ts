@@ -61,19 +61,19 @@ const CALL_NAMES: Record<Mode, Record<Kind, string>> = {
  * refused before anything is grown or written, naming the bytes, the limit and the largest seqLen
  * that fits.
  */
-export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode, threads = 1): CallMemory {
+export function layoutCall(e: Engine, kind: Kind, c: Checked, mode: Mode, threads = 1, start = e.heapStart): CallMemory {
   const { plan, sizes } = callSizes(kind, c, mode, threads);
-  const need = Engine.offsets(e.heapStart, sizes).end;
+  const need = Engine.offsets(start, sizes).end;
   if (need > memoryLimit()) {
     const { B, H, n, d, m } = c;
     const what = `${CALL_NAMES[mode][kind]} with shape [${B}, ${H}, ${n}, ${d}]${kind === 'nystrom' ? `, landmarks ${m}` : ''}`;
-    const most = largestSeqLen(e.heapStart, kind, c, mode);
+    const most = largestSeqLen(start, kind, c, mode);
     const dims = `batch ${B}, heads ${H}, headDim ${d}${kind === 'nystrom' ? `, landmarks ${m}` : ''}`;
     throw memoryError(what, need, most > 0
       ? `the longest sequence that fits with ${dims} is seqLen ${most}`
       : `no seqLen fits with ${dims}${kind === 'nystrom' ? ' (fewer landmarks?)' : ''}`);
   }
-  const { offsets: [q, k, v, out, mask, conv, ctx], end } = e.layout(sizes);
+  const { offsets: [q, k, v, out, mask, conv, ctx], end } = e.layout(sizes, undefined, start);
   return { q, k, v, out, mask, conv, ctx, end, plan };
 }
 

@@ -11,9 +11,10 @@
 //   ERR_LOAD        the wasm could not be loaded, or does not match its declared interface; a pool
 //                   worker died or the pool is closed
 //   ERR_CHECKPOINT  a model checkpoint (safetensors) or config that is malformed or does not match
+//   ERR_BUSY        a synchronous call on a pool's memory while the pool runs a call (use the async one)
 
 export type ErrorCode = 'ERR_TENSOR' | 'ERR_SHAPE' | 'ERR_OPTION' | 'ERR_NOT_FINITE' | 'ERR_MEMORY' | 'ERR_DISPOSED'
-  | 'ERR_UNSUPPORTED' | 'ERR_LOAD' | 'ERR_CHECKPOINT';
+  | 'ERR_UNSUPPORTED' | 'ERR_LOAD' | 'ERR_CHECKPOINT' | 'ERR_BUSY';
 
 /** The errors this library made (a user's error with a `code` of its own is not one). */
 const ours = new WeakSet<object>();

@@ -59,9 +59,31 @@ const MAX_THREADS = 8;
 
 /** Test hook: terminates worker i as a crash would (the pool must reject and close). */
 export const TERMINATE_WORKER = Symbol.for('nystrom-wasm:terminate-worker');
+/** The library's own access to a pool's memory and workers (models loaded on a pool). */
+export const POOL_HOST = Symbol.for('nystrom-wasm:pool-host');
+
+/**
+ * What a model loaded on a pool uses: the pool's engine (an instance of the threads build on the
+ * shared memory, on the calling thread), resident regions kept across calls, and the queue.
+ */
+export interface PoolHost {
+  readonly engine: Engine;
+  readonly threads: number;
+  /** Why the pool can no longer run anything, or null. */
+  readonly closedBy: string | null;
+  /** Whether a call is queued or running (the memory above the resident regions is in use). */
+  readonly busy: boolean;
+  /** Where the memory of calls starts: the end of the resident regions. */
+  readonly top: number;
+  /** Keeps [top, end) out of every later call's memory until the returned release is called. */
+  keep(end: number): () => void;
+  /** Queues `fn` as one call; `exec` runs a program on the workers. */
+  run<T>(signal: AbortSignal | undefined, fn: (exec: (program: Program) => Promise<void>) => Promise<T>): Promise<T>;
+}
 const attnLen = (c: Checked) => c.B * c.H * c.n * c.d;
 
-function abortError(): Error {
+/** The rejection of an aborted call (a DOMException named AbortError where that exists). */
+export function abortError(): Error {
   if (typeof DOMException === 'function') return new DOMException('the pool call was aborted', 'AbortError');
   return Object.assign(new Error('the pool call was aborted'), { name: 'AbortError' });
 }
@@ -159,17 +181,21 @@ function sharedMemory(): { memory?: WebAssembly.Memory; reason?: string } {
 
 type Pending = { resolve: () => void; reject: (e: unknown) => void; left: number; error?: string; aborted: boolean };
 
-class WorkerPool implements Pool {
+class WorkerPool implements Pool, PoolHost {
   readonly threads: number;
   readonly build: BuildName;
   readonly reason = undefined;
-  private readonly engine: Engine;
+  readonly engine: Engine;
   private readonly control: number;
   private readonly workers: WorkerHandle[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private pending: Pending | null = null;
   private seq = 0;
-  private closedBy: string | null = null;
+  closedBy: string | null = null;
+  /** Calls queued or running. */
+  private inFlight = 0;
+  /** Resident regions (models' weights), stacked from the control block up; released lazily from the top. */
+  private resident: { end: number; live: boolean }[] = [];
   /** When the last call's program was posted (ms since the epoch). */
   postedAt = 0;
 
@@ -214,6 +240,27 @@ class WorkerPool implements Pool {
       throw e;
     }
     return pool;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  get top(): number {
+    return this.resident.length ? this.resident[this.resident.length - 1].end : this.engine.heapStart;
+  }
+
+  keep(end: number): () => void {
+    const r = { end: Math.max(end, this.top), live: true };
+    this.resident.push(r);
+    return () => {
+      r.live = false;
+      while (this.resident.length && !this.resident[this.resident.length - 1].live) this.resident.pop();
+    };
+  }
+
+  run<T>(signal: AbortSignal | undefined, fn: (exec: (program: Program) => Promise<void>) => Promise<T>): Promise<T> {
+    return this.enqueue(signal, () => fn((program) => this.execute(program, signal)));
   }
 
   /** Per worker of the last call: when it started (ms since the epoch) and per phase [working, waiting] ms. */
@@ -292,8 +339,10 @@ class WorkerPool implements Pool {
       if (signal?.aborted) throw abortError();
       return fn();
     };
+    this.inFlight++;
     const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
+    const settled = result.then(() => { this.inFlight--; }, () => { this.inFlight--; });
+    this.queue = settled;
     return result;
   }
 
@@ -307,7 +356,7 @@ class WorkerPool implements Pool {
     }
     return this.enqueue(signal, async () => {
       const e = this.engine;
-      const M = layoutCall(e, kind, c, 'attention', this.threads);
+      const M = layoutCall(e, kind, c, 'attention', this.threads, this.top);
       e.writeAll([[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
       // The finiteness scans run in the workers' first phase (setupCall skips them); a bad input is
       // reported after the call exactly as the synchronous call reports it.
@@ -340,7 +389,7 @@ class WorkerPool implements Pool {
       const e = this.engine;
       const T = this.threads;
       const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
-      const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`);
+      const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`, this.top);
       const [pa, pb, pc, ...pw] = offsets;
       e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]]);
       e.checkFinite(pa, M * K, `${name}: a`);
@@ -444,6 +493,7 @@ function facade(pool: WorkerPool | CallingThreadPool): Pool {
     close: () => pool.close(),
   };
   if (pool instanceof WorkerPool) {
+    Object.defineProperty(f, POOL_HOST, { value: pool satisfies PoolHost });
     Object.defineProperty(f, TERMINATE_WORKER, { value: (i: number) => pool[TERMINATE_WORKER](i) });
     Object.defineProperty(f, 'lastTimes', { get: () => pool.lastTimes });
     Object.defineProperty(f, 'postedAt', { get: () => pool.postedAt });

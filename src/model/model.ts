@@ -5,8 +5,11 @@
 import { Engine } from '../engine.js';
 import { checkBuild, type ModuleSource } from '../loader.js';
 import { ACT } from '../abi.generated.js';
-import { gemmWorkBytes, planCall, scratchBytes, sharedBytes, writeContext, type CallPlan } from '../plan.js';
-import { describe, disposedError, guarded, rangeError, typeError } from '../errors.js';
+import { CTX_BYTES } from '../abi.generated.js';
+import { align16, gemmWorkBytes, planCall, scratchBytes, sharedBytes, writeContext, type CallPlan } from '../plan.js';
+import { attentionProgram, part, type Program, type Task } from '../schedule.js';
+import { POOL_HOST, abortError, type Pool, type PoolCallOptions, type PoolHost } from '../pool.js';
+import { describe, disposedError, guarded, guardedAsync, rangeError, stateError, typeError } from '../errors.js';
 import { readOptions, type Checked } from '../validate.js';
 import { loadSafetensors, tensorAsFloat32, type SafetensorsRawTensor } from './safetensors.js';
 import type { BuildName } from '../types.js';
@@ -29,7 +32,14 @@ export interface ModelOptions {
   landmarks?: number;
   /** Pinv iterations of the Nyström path (default 6, as HF). */
   pinvIterations?: number;
+  /** Default: the build one-shot calls use (the pool's build when `pool` is given). */
   build?: BuildName;
+  /**
+   * Load the weights into a pool's shared memory (they stay there until dispose()): forwardAsync then
+   * runs on the pool's workers, bit for bit as forward. A pool without threads: the model loads on
+   * its own and forwardAsync runs on the calling thread.
+   */
+  pool?: Pool;
 }
 
 export interface ForwardOptions {
@@ -100,6 +110,25 @@ const packedBytes = (N: number, K: number) => Math.ceil(N / 8) * K * 32;
 const f32s = (n: number) => n * 4;
 
 interface Linear { w: number; b: number; out: number; in: number }
+
+/** A checked forward call. */
+interface Job {
+  B: number; n: number; keep: boolean;
+  ids: ArrayLike<number>[]; mask: ArrayLike<number>[] | null; tts: ArrayLike<number>[] | null; poss: ArrayLike<number>[] | null;
+}
+
+/** The memory of a forward pass (see Runtime.plan). */
+interface Planned {
+  key: string; plan: CallPlan; c: Checked; threads: number;
+  R: Record<'ids' | 'tts' | 'poss' | 'mask' | 'xs' | 'q' | 'k' | 'v' | 'ctx' | 'a' | 'inter' | 'apack' | 'ctxs' | 'attn' | 'head' | 'logits', number>;
+  /** The hidden state after the embeddings (0) and after each layer. */
+  xAt: number[];
+  /** Each layer's attention context. */
+  ctxAt: number[];
+}
+
+/** Tasks over tokens [a, b) on thread t, or one layer's attention. */
+type Segment = { rows: (a: number, b: number, t: number) => Task[] } | { attention: number };
 interface Layer {
   q: Linear; k: Linear; v: Linear; o: Linear; ln1: [number, number]; ffn1: Linear; ffn2: Linear; ln2: [number, number]; conv: number;
 }
@@ -143,9 +172,13 @@ class Runtime {
   cls?: { dense: Linear; out: Linear };
   private weightsEnd = 0;
   private apackBytes = 0;
-  private planned: { key: string; regions: Record<string, number>; plan: CallPlan; c: Checked } | null = null;
+  private planned: Planned | null = null;
+  /** The pool whose memory holds the weights, if any. */
+  private readonly host: PoolHost | undefined;
+  private releaseResident: (() => void) | undefined;
+  private released = false;
 
-  constructor(module: WebAssembly.Module, build: BuildName, bytes: unknown, config: unknown, head: Head, options: ModelOptions) {
+  constructor(module: WebAssembly.Module, build: BuildName, bytes: unknown, config: unknown, head: Head, options: ModelOptions, host?: PoolHost) {
     const cfg = (this.cfg = parseConfig(config));
     this.head = head;
     const mode = options.attention ?? 'config';
@@ -157,8 +190,20 @@ class Runtime {
     this.landmarks = options.landmarks === undefined ? cfg.m : checkPositive(options.landmarks, 'options.landmarks');
     this.iters = options.pinvIterations === undefined ? 6 : checkPositive(options.pinvIterations, 'options.pinvIterations', 0);
     const w = new Weights(bytes);
-    this.e = new Engine(module, build);
-    this.load(w);
+    this.host = host;
+    if (host) {
+      if (host.closedBy) throw stateError('ERR_LOAD', `options.pool is closed (${host.closedBy})`);
+      if (host.busy) throw stateError('ERR_BUSY', 'options.pool is running a call: load the model before, or after it settles');
+      this.e = host.engine;
+    } else {
+      this.e = new Engine(module, build);
+    }
+    try {
+      this.load(w);
+    } catch (e) {
+      this.releaseResident?.();
+      throw e;
+    }
   }
 
   /** Lays out and fills every weight: linears packed into gemm panels (from [out, in], no transpose copy). */
@@ -177,8 +222,9 @@ class Runtime {
     const cls = this.head === 'cls' ? { dense: lin(H, H), out: lin(this.cfg.labels, H) } : undefined;
     const untied = mlm && w.has('cls.predictions.decoder.weight');
     const raw = take(f32s(Math.max(I * H, untied ? V * H : 0))); // one weight at a time before packing
-    const { offsets, end } = this.e.layout(sizes, 'the model weights');
+    const { offsets, end } = this.e.layout(sizes, 'the model weights', this.host ? this.host.top : undefined);
     this.weightsEnd = end;
+    if (this.host) this.releaseResident = this.host.keep(end);
     const at = (i: number) => (i < 0 ? 0 : offsets[i]);
     const mem = () => this.e.buffer;
     const fill = (name: string, shape: number[], i: number) => {
@@ -235,11 +281,22 @@ class Runtime {
     if (cls) this.cls = { dense: linear('classifier.dense', cls.dense), out: linear('classifier.out_proj', cls.out) };
   }
 
-  /** The memory of a forward pass of shape (B, n): planned once per shape and reused. */
-  private plan(B: number, n: number, masked: boolean) {
-    const key = `${B}x${n}:${masked}`;
+  /** Where a forward pass's memory starts: above the weights (and, on a pool, above every resident region). */
+  private get callStart(): number {
+    return this.host ? this.host.top : this.weightsEnd;
+  }
+
+  /**
+   * The memory of a forward pass of shape (B, n) for `threads` threads: planned once per shape and
+   * reused. Regions: the inputs, the hidden states (one region, or one per layer when they are
+   * returned), the projections, each thread's gemm A block, one attention context per layer (they
+   * share the attention workspace), the head's buffers.
+   */
+  private plan(B: number, n: number, masked: boolean, keep: boolean, threads: number): Planned {
+    const start = this.callStart;
+    const key = `${B}x${n}:${masked}:${keep}:${threads}@${start}`;
     if (this.planned?.key === key) return this.planned;
-    const { H, I, V, heads, ks, labels } = this.cfg;
+    const { H, I, V, L, heads, ks, labels } = this.cfg;
     const Tn = B * n;
     const c: Checked = {
       B, H: heads, n, d: H / heads, style: 1, layout: 1, mask: masked ? new Float32Array(0) : null, conv: null, ks,
@@ -247,27 +304,26 @@ class Runtime {
     };
     const kind = this.attention === 'exact' ? 'softmax' : 'nystrom';
     const plan = planCall(kind, c, 'attention');
-    const names = ['ids', 'tts', 'poss', 'mask', 'x', 'q', 'k', 'v', 'ctx', 'a', 'inter', 'apack', 'attn', 'head', 'logits'];
+    const xs = keep ? L + 1 : 1;
+    const names = ['ids', 'tts', 'poss', 'mask', 'xs', 'q', 'k', 'v', 'ctx', 'a', 'inter', 'apack', 'ctxs', 'attn', 'head', 'logits'];
     const sizes = [
-      f32s(Tn), f32s(Tn), f32s(Tn), f32s(Tn), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H),
-      f32s(Tn * I), this.apackBytes, sharedBytes(plan) + scratchBytes(plan),
+      f32s(Tn), f32s(Tn), f32s(Tn), f32s(Tn), xs * align16(f32s(Tn * H)), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H), f32s(Tn * H),
+      f32s(Tn * I), threads * align16(this.apackBytes), L * align16(CTX_BYTES), sharedBytes(plan) + threads * scratchBytes(plan),
       this.head === 'mlm' ? f32s(Tn * H) : this.head === 'cls' ? f32s(2 * B * H) : 0,
       this.head === 'mlm' ? f32s(Tn * V) : this.head === 'cls' ? f32s(B * labels) : 0,
     ];
-    const { offsets } = this.e.layout(sizes, `a forward pass of batch ${B} × ${n} tokens`, this.weightsEnd);
-    const regions = Object.fromEntries(names.map((nm, i) => [nm, offsets[i]]));
-    this.planned = { key, regions, plan, c };
+    const { offsets } = this.e.layout(sizes, `a forward pass of batch ${B} × ${n} tokens`, start);
+    const R = Object.fromEntries(names.map((nm, i) => [nm, offsets[i]])) as Planned['R'];
+    const xAt = Array.from({ length: L + 1 }, (_, l) => (keep ? R.xs + l * align16(f32s(Tn * H)) : R.xs));
+    const ctxAt = Array.from({ length: L }, (_, l) => R.ctxs + l * align16(CTX_BYTES));
+    this.planned = { key, R, plan, c, xAt, ctxAt, threads };
     return this.planned;
   }
 
-  private linear(l: Linear, x: number, rows: number, out: number, res = 0, apack: number): void {
-    this.e.k.gemmPackedB(rows, l.out, l.in, x, l.in, l.w, apack, out, l.out);
-    this.e.k.addBias(out, rows, l.out, l.b, res);
-  }
-
-  forward(inputIds: unknown, opts: unknown): { base: ModelOutput; logits?: Float32Array; logitsShape?: number[] } {
-    const o = readOptions<ForwardOptions>(opts, ['attentionMask', 'tokenTypeIds', 'positionIds', 'outputHiddenStates'], 'forward options', false);
-    const { V, H, I, T, P, eps, act, labels } = this.cfg;
+  /** Checks a forward call's inputs (before anything is written). */
+  check(inputIds: unknown, opts: unknown, extra: string[] = []): Job {
+    const o = readOptions<ForwardOptions>(opts, ['attentionMask', 'tokenTypeIds', 'positionIds', 'outputHiddenStates', ...extra], 'forward options', false);
+    const { V, T, P } = this.cfg;
     const ids = grid(inputIds, 'inputIds', undefined, V);
     const B = ids.length, n = ids[0].length;
     if (n > P) throw rangeError('ERR_OPTION', `inputIds: ${n} tokens per sequence, more than max_position_embeddings (${P})`);
@@ -277,8 +333,15 @@ class Runtime {
     if (o.outputHiddenStates !== undefined && typeof o.outputHiddenStates !== 'boolean') {
       throw typeError('ERR_OPTION', `outputHiddenStates must be a boolean, got ${describe(o.outputHiddenStates)}`);
     }
-    const { regions: R, plan, c } = this.plan(B, n, mask !== null);
-    const e = this.e, k = e.k, mem = e.buffer;
+    return { B, n, ids, mask, tts, poss, keep: o.outputHiddenStates === true };
+  }
+
+  /** Plans the call's memory and writes its inputs and the layers' attention contexts. */
+  private setup(job: Job, threads: number): Planned {
+    const P = this.plan(job.B, job.n, job.mask !== null, job.keep, threads);
+    const { R, plan, c, xAt, ctxAt } = P;
+    const { B, n, ids, mask, tts, poss } = job;
+    const mem = this.e.buffer;
     const Tn = B * n;
     const i32 = (at: number) => new Int32Array(mem, at, Tn);
     const idv = i32(R.ids), ttv = i32(R.tts), pv = i32(R.poss), mv = new Float32Array(mem, R.mask, Tn);
@@ -291,56 +354,196 @@ class Runtime {
         mv[t] = mask ? mask[b][i] : 1;
       }
     }
-    k.embed(R.x, this.word, this.types, this.pos, R.ids, R.tts, R.poss, Tn, H);
-    k.layerNorm(R.x, Tn, H, this.embLn[0], this.embLn[1], eps, R.x);
-    const hidden: Float32Array[] = [];
-    const keep = o.outputHiddenStates === true;
-    if (keep) hidden.push(e.f32(R.x, Tn * H).slice());
     const kind = this.attention === 'exact' ? 'softmax' : 'nystrom';
-    for (const layer of this.layers) {
-      this.linear(layer.q, R.x, Tn, R.q, 0, R.apack);
-      this.linear(layer.k, R.x, Tn, R.k, 0, R.apack);
-      this.linear(layer.v, R.x, Tn, R.v, 0, R.apack);
+    // One context per layer (its conv taps); every one points at the same workspace.
+    this.layers.forEach((layer, l) => {
       writeContext(mem, R.attn, kind, c, plan, { q: R.q, k: R.k, v: R.v, out: R.ctx, mask: R.mask, conv: layer.conv }, true);
-      k.attention(R.attn);
-      this.linear(layer.o, R.ctx, Tn, R.a, R.x, R.apack); // dense + bias + residual
-      k.layerNorm(R.a, Tn, H, layer.ln1[0], layer.ln1[1], eps, R.a);
-      k.gemmPackedB(Tn, I, H, R.a, H, layer.ffn1.w, R.apack, R.inter, I);
-      k.biasActivation(R.inter, Tn, I, layer.ffn1.b, act);
-      this.linear(layer.ffn2, R.inter, Tn, R.x, R.a, R.apack);
-      k.layerNorm(R.x, Tn, H, layer.ln2[0], layer.ln2[1], eps, R.x);
-      if (keep) hidden.push(e.f32(R.x, Tn * H).slice());
+      new Uint8Array(mem, ctxAt[l], CTX_BYTES).set(new Uint8Array(mem, R.attn, CTX_BYTES));
+    });
+    void xAt;
+    return P;
+  }
+
+  /**
+   * The forward pass up to the head as segments: row segments (tasks over a token range [a, b) on
+   * thread t: every step of a row depends only on the same rows of its inputs, so consecutive row
+   * segments need no barrier) and attention segments (one layer's attention, by its context).
+   */
+  private segments(P: Planned): Segment[] {
+    const { R, xAt, ctxAt } = P;
+    const { H, I, eps, act } = this.cfg;
+    const apack = (t: number) => R.apack + t * align16(this.apackBytes);
+    const at = (base: number, row: number, cols: number) => base + row * cols * 4;
+    const lin = (l: Linear, x: number, out: number, res: number, a: number, b: number, t: number): Task[] => [
+      ['gemmPackedB', b - a, l.out, l.in, at(x, a, l.in), l.in, l.w, apack(t), at(out, a, l.out), l.out],
+      ['addBias', at(out, a, l.out), b - a, l.out, l.b, res ? at(res, a, l.out) : 0],
+    ];
+    const ln = (x: number, g: [number, number], a: number, b: number): Task =>
+      ['layerNorm', at(x, a, H), b - a, H, g[0], g[1], eps, at(x, a, H)];
+    const segs: Segment[] = [{
+      rows: (a, b) => [
+        ['embed', at(xAt[0], a, H), this.word, this.types, this.pos, R.ids + a * 4, R.tts + a * 4, R.poss + a * 4, b - a, H],
+        ln(xAt[0], this.embLn, a, b),
+      ],
+    }];
+    this.layers.forEach((layer, l) => {
+      const x = xAt[l], y = xAt[l + 1];
+      segs.push({ rows: (a, b, t) => [...lin(layer.q, x, R.q, 0, a, b, t), ...lin(layer.k, x, R.k, 0, a, b, t), ...lin(layer.v, x, R.v, 0, a, b, t)] });
+      segs.push({ attention: ctxAt[l] });
+      segs.push({
+        rows: (a, b, t) => [
+          ...lin(layer.o, R.ctx, R.a, x, a, b, t), // dense + bias + residual
+          ln(R.a, layer.ln1, a, b),
+          ['gemmPackedB', b - a, I, H, at(R.a, a, H), H, layer.ffn1.w, apack(t), at(R.inter, a, I), I],
+          ['biasActivation', at(R.inter, a, I), b - a, I, layer.ffn1.b, act],
+          ...lin(layer.ffn2, R.inter, y, R.a, a, b, t),
+          ln(y, layer.ln2, a, b),
+        ],
+      });
+    });
+    if (this.mlm) {
+      const { dense, ln: g, decoder } = this.mlm;
+      const x = xAt[this.cfg.L];
+      segs.push({
+        rows: (a, b, t) => [
+          ['gemmPackedB', b - a, H, H, at(x, a, H), H, dense.w, apack(t), at(R.head, a, H), H],
+          ['biasActivation', at(R.head, a, H), b - a, H, dense.b, act],
+          ln(R.head, g, a, b),
+          ...lin(decoder, R.head, R.logits, 0, a, b, t),
+        ],
+      });
     }
-    if (k.firstNonFinite(R.x, Tn * H) >= 0) {
+    return segs;
+  }
+
+  /** The outputs, once the segments have run (the classifier's few rows computed here). */
+  private finish(job: Job, P: Planned): { base: ModelOutput; logits?: Float32Array; logitsShape?: number[] } {
+    const { H, V, L, act, labels } = this.cfg;
+    const { R, xAt } = P;
+    const e = this.e, k = e.k;
+    const { B, n } = job;
+    const Tn = B * n;
+    const x = xAt[L];
+    if (k.firstNonFinite(x, Tn * H) >= 0) {
       throw rangeError('ERR_NOT_FINITE', 'the hidden states overflow float32 (non-finite values): the weights or inputs are out of range');
     }
-    const base: ModelOutput = { lastHiddenState: e.f32(R.x, Tn * H).slice(), shape: [B, n, H] };
-    if (keep) base.hiddenStates = hidden;
-    if (this.mlm) {
-      const { dense, ln, decoder } = this.mlm;
-      k.gemmPackedB(Tn, H, H, R.x, H, dense.w, R.apack, R.head, H);
-      k.biasActivation(R.head, Tn, H, dense.b, act);
-      k.layerNorm(R.head, Tn, H, ln[0], ln[1], eps, R.head);
-      this.linear(decoder, R.head, Tn, R.logits, 0, R.apack);
-      return { base, logits: e.f32(R.logits, Tn * V).slice(), logitsShape: [B, n, V] };
-    }
+    const base: ModelOutput = { lastHiddenState: e.f32(x, Tn * H).slice(), shape: [B, n, H] };
+    if (job.keep) base.hiddenStates = xAt.map((at) => e.f32(at, Tn * H).slice());
+    if (this.mlm) return { base, logits: e.f32(R.logits, Tn * V).slice(), logitsShape: [B, n, V] };
     if (this.cls) {
       const { dense, out } = this.cls;
-      for (let b = 0; b < B; b++) e.f32(R.head + b * H * 4, H).set(e.f32(R.x + b * n * H * 4, H)); // token 0 of each sequence
+      for (let b = 0; b < B; b++) e.f32(R.head + b * H * 4, H).set(e.f32(x + b * n * H * 4, H)); // token 0 of each sequence
       const h2 = R.head + B * H * 4;
-      k.gemmPackedB(B, H, H, R.head, H, dense.w, R.apack, h2, H);
+      const ap = R.apack;
+      k.gemmPackedB(B, H, H, R.head, H, dense.w, ap, h2, H);
       k.biasActivation(h2, B, H, dense.b, act);
-      this.linear(out, h2, B, R.logits, 0, R.apack);
+      k.gemmPackedB(B, out.out, out.in, h2, H, out.w, ap, R.logits, out.out);
+      k.addBias(R.logits, B, out.out, out.b, 0);
       return { base, logits: e.f32(R.logits, B * labels).slice(), logitsShape: [B, labels] };
     }
-
     return { base };
   }
 
-  dispose(): void {
-    this.e.dispose();
-    this.planned = null;
+  /** Whether forward may run on the calling thread now (a pool's memory is not in use). */
+  private checkIdle(): void {
+    const h = this.host;
+    if (!h) return;
+    if (h.closedBy) throw stateError('ERR_DISPOSED', `the pool this model was loaded on is closed (${h.closedBy})`);
+    if (h.busy) throw stateError('ERR_BUSY', 'the pool this model was loaded on is running a call: await it, or use forwardAsync (queued on the pool)');
   }
+
+  /** The forward pass on the calling thread. */
+  forward(inputIds: unknown, opts: unknown): { base: ModelOutput; logits?: Float32Array; logitsShape?: number[] } {
+    const job = this.check(inputIds, opts);
+    this.checkIdle();
+    const P = this.setup(job, 1);
+    const k = this.e.k as unknown as Record<string, (...args: number[]) => number>;
+    const Tn = job.B * job.n;
+    for (const seg of this.segments(P)) {
+      if ('rows' in seg) for (const [name, ...args] of seg.rows(0, Tn, 0)) k[name](...args);
+      else k.attention(seg.attention);
+    }
+    return this.finish(job, P);
+  }
+
+  /**
+   * The forward pass as a Promise: on the pool's workers when the model was loaded on a pool with
+   * threads (the same bits as forward), else forward on the calling thread.
+   */
+  forwardAsync(inputIds: unknown, opts: unknown): Promise<{ base: ModelOutput; logits?: Float32Array; logitsShape?: number[] }> {
+    const h = this.host;
+    if (!h) {
+      if (signalOf(opts)?.aborted) throw abortError();
+      return Promise.resolve(this.forward(inputIds, stripSignal(opts)));
+    }
+    const signal = signalOf(opts);
+    const job = this.check(inputIds, opts, ['signal']);
+    if (h.closedBy) throw stateError('ERR_DISPOSED', `the pool this model was loaded on is closed (${h.closedBy})`);
+    return h.run(signal, async (exec) => {
+      if (this.disposed) throw disposedError('this model');
+      const T = h.threads;
+      const P = this.setup(job, T);
+      await exec(this.program(P, job.B * job.n, T));
+      return this.finish(job, P);
+    });
+  }
+
+  /** The segments as a pool program: row segments split into T token ranges (multiples of 4 rows). */
+  private program(P: Planned, Tn: number, T: number): Program {
+    const program: Program = [];
+    let open: Task[][] | null = null;
+    const units = Math.ceil(Tn / 4);
+    for (const seg of this.segments(P)) {
+      if ('rows' in seg) {
+        if (!open) program.push((open = Array.from({ length: T }, () => [])));
+        for (let t = 0; t < T; t++) {
+          const [u0, u1] = part(units, T, t);
+          const a = u0 * 4, b = Math.min(Tn, u1 * 4);
+          if (a < b) open[t].push(...seg.rows(a, b, t));
+        }
+        continue;
+      }
+      const phases = attentionProgram(seg.attention, P.c, P.plan, T);
+      const first = phases[0];
+      // prepare (the masks' keep/bias) reads nothing the rows before it write: it joins their phase.
+      if (open && first[0].length === 1 && first[0][0][0] === 'prepare' && first.every((ts, t) => t === 0 || ts.length === 0)) {
+        open[T - 1].push(first[0][0]);
+        phases.shift();
+      }
+      program.push(...phases);
+      open = null;
+    }
+    return program;
+  }
+
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.planned = null;
+    if (this.host) this.releaseResident?.();
+    else this.e.dispose();
+  }
+}
+
+function signalOf(opts: unknown): AbortSignal | undefined {
+  if (typeof opts !== 'object' || opts === null) return undefined;
+  const s = (opts as { signal?: unknown }).signal;
+  if (s === undefined) return undefined;
+  if (typeof s !== 'object' || s === null || typeof (s as AbortSignal).aborted !== 'boolean' || typeof (s as AbortSignal).addEventListener !== 'function') {
+    throw typeError('ERR_OPTION', `forward options.signal must be an AbortSignal, got ${describe(s)}`);
+  }
+  return s as AbortSignal;
+}
+
+function stripSignal(opts: unknown): unknown {
+  if (typeof opts !== 'object' || opts === null || !('signal' in opts)) return opts;
+  signalOf(opts);
+  const { signal: _s, ...rest } = opts as Record<string, unknown>;
+  return rest;
 }
 
 function checkPositive(x: unknown, name: string, min = 1): number {
@@ -383,6 +586,11 @@ export interface NystromformerModelInstance {
   readonly attention: 'exact' | 'nystrom';
   readonly build: BuildName;
   forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput;
+  /**
+   * The forward pass as a Promise: on the pool's workers for a model loaded with `options.pool` (the
+   * same bits as forward; `signal` aborts it), else forward on the calling thread.
+   */
+  forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput>;
   /** Releases the model's memory (weights and plans); later use throws ERR_DISPOSED. */
   dispose(): void;
 }
@@ -390,6 +598,7 @@ export interface NystromformerModelInstance {
 /** A model with a head: `logits` ([B, n, vocab] for MaskedLM, [B, numLabels] for classification). */
 export interface NystromformerHeadInstance extends NystromformerModelInstance {
   forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] };
+  forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput & { logits: Float32Array; logitsShape: number[] }>;
 }
 
 /** Progress of fromPretrained, per file. */
@@ -469,9 +678,22 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
 } {
   const runtime = guarded(makeRuntime, 'fromSafetensors');
   function makeRuntime(bytes: unknown, config: unknown, options: unknown, head: Head): Runtime {
-    const o = readOptions<ModelOptions>(options, ['attention', 'landmarks', 'pinvIterations', 'build'], 'model options', false);
-    const build = o.build === undefined ? defaultBuild() : checkBuild(o.build);
-    return new Runtime(source.module(build), build, bytes, config, head, o);
+    const o = readOptions<ModelOptions>(options, ['attention', 'landmarks', 'pinvIterations', 'build', 'pool'], 'model options', false);
+    let host: PoolHost | undefined;
+    let build = o.build === undefined ? undefined : checkBuild(o.build);
+    if (o.pool !== undefined) {
+      const pool = o.pool as Pool & { [POOL_HOST]?: PoolHost };
+      if (typeof pool !== 'object' || pool === null || typeof pool.threads !== 'number' || typeof pool.close !== 'function') {
+        throw typeError('ERR_OPTION', `options.pool must be a pool from createPool, got ${describe(o.pool)}`);
+      }
+      host = pool[POOL_HOST];
+      if (build !== undefined && build !== pool.build) {
+        throw rangeError('ERR_OPTION', `options.build is '${build}' but options.pool runs the '${pool.build}' build`);
+      }
+      build = pool.build;
+    }
+    build ??= defaultBuild();
+    return new Runtime(source.module(build), build, bytes, config, head, o, host);
   }
 
   abstract class Base {
@@ -486,6 +708,9 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     /** The runtime's forward, with foreign throws (getters, Proxies in the inputs) made coded TypeErrors. */
     protected run(inputIds: unknown, options: unknown) {
       return guarded((ids: unknown, o: unknown) => this.live().forward(ids, o), 'forward')(inputIds, options);
+    }
+    protected runAsync(inputIds: unknown, options: unknown) {
+      return guardedAsync(async (ids: unknown, o: unknown) => this.live().forwardAsync(ids, o), 'forwardAsync')(inputIds, options);
     }
     /** 'exact' or 'nystrom': the attention this model runs. */
     get attention(): 'exact' | 'nystrom' {
@@ -514,6 +739,9 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput {
       return this.run(inputIds, options).base;
     }
+    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput> {
+      return (await this.runAsync(inputIds, options)).base;
+    }
   }
 
   /** The masked-LM model: logits [B, n, vocab]. */
@@ -530,6 +758,10 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
       const r = this.run(inputIds, options);
       return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
     }
+    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput & { logits: Float32Array; logitsShape: number[] }> {
+      const r = await this.runAsync(inputIds, options);
+      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
+    }
   }
 
   /** The sequence classifier: logits [B, numLabels] from token 0. */
@@ -544,6 +776,10 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     }
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] } {
       const r = this.run(inputIds, options);
+      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
+    }
+    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput & { logits: Float32Array; logitsShape: number[] }> {
+      const r = await this.runAsync(inputIds, options);
       return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
     }
   }

@@ -236,6 +236,29 @@ export async function runPoolCases(api, { threads = 2 } = {}) {
       return 'bit-identical';
     });
   }
+  // The HF model loaded on the pool: forwardAsync on the workers, bit-identical to the model alone.
+  for (const [name, over, head] of [['pool model exact path', {}, 'base'], ['pool MaskedLM Nyström path', { num_landmarks: 4 }, 'mlm']]) {
+    await add(name, async () => {
+      const config = smallConfig(over);
+      const { bytes } = randomCheckpoint(config, { head, seed: 9 });
+      const Model = head === 'mlm' ? api.NystromformerForMaskedLM : api.NystromformerModel;
+      const alone = Model.fromSafetensors(bytes, config, { build: pool.build });
+      const pooled = Model.fromSafetensors(bytes, config, { pool });
+      try {
+        const ids = randomIds(config, 2, 21, 4);
+        const attentionMask = [Array(21).fill(1), [...Array(17).fill(1), 0, 0, 0, 0]];
+        const want = alone.forward(ids, { attentionMask, outputHiddenStates: true });
+        const got = await pooled.forwardAsync(ids, { attentionMask, outputHiddenStates: true });
+        assertBitsEqual(got.lastHiddenState, want.lastHiddenState, 'lastHiddenState');
+        want.hiddenStates.forEach((h, i) => assertBitsEqual(got.hiddenStates[i], h, `hidden state ${i}`));
+        if (head === 'mlm') assertBitsEqual(got.logits, want.logits, 'logits');
+        return 'bit-identical';
+      } finally {
+        alone.dispose();
+        pooled.dispose();
+      }
+    });
+  }
   const info = { build: pool.build, threads: pool.threads, reason: pool.reason };
   await pool.close();
   const passed = details.filter((d) => d.ok).length;
