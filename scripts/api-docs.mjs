@@ -7,18 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTools } from './tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const docs = join(root, 'docs');
 const typedoc = join(docs, 'node_modules', 'typedoc', 'bin', 'typedoc');
 const check = process.argv.includes('--check');
 
-if (!existsSync(typedoc)) {
-  const npmCli = process.env.npm_execpath;
-  const [cmd, pre] = npmCli && npmCli.endsWith('.js') ? [process.execPath, [npmCli]] : ['npm', []];
-  const r = spawnSync(cmd, [...pre, existsSync(join(docs, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: docs, stdio: 'inherit' });
-  if (r.status !== 0) { console.error('could not install TypeDoc into docs/node_modules'); process.exit(2); }
-}
+ensureTools(docs, join('typedoc', 'bin', 'typedoc'));
 
 const out = check ? mkdtempSync(join(tmpdir(), 'nystrom-api-')) : join(docs, 'api');
 if (!check) rmSync(out, { recursive: true, force: true });

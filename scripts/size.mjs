@@ -1,13 +1,17 @@
 // The size users download: each package entry bundled and minified with esbuild (ESM, platform
 // neutral; the threads builds are a chunk of their own that only createPool loads), raw and
 // gzipped, against a budget. Exits 1 when an entry is over its budget.
-//   npm run size            (npm run build first)
-import { buildSync } from 'esbuild';
+// esbuild comes from docs/ (the publication tools), installed on first use.
+//   npm run size            (npm run build first; npm test runs it as a suite)
 import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTools } from './tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+ensureTools(join(root, 'docs'), 'esbuild');
+const { buildSync } = createRequire(join(root, 'docs', 'package.json'))('esbuild');
 /** Gzipped budgets in KiB. The embedded entry carries both wasm builds as base64 (most of its size). */
 export const BUDGET = { 'index.js': 50, 'url.js': 30, 'threads chunk': 25, 'worker.js': 5 };
 
@@ -29,11 +33,13 @@ export function sizes() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   let over = 0;
+  const all = sizes();
   console.log('entry            minified     gzipped   budget (gzipped)');
-  for (const s of sizes()) {
+  for (const s of all) {
     const ok = s.gzip <= s.budgetKiB * 1024;
     if (!ok) over++;
     console.log(`${s.name.padEnd(15)} ${(s.bytes / 1024).toFixed(1).padStart(7)} KiB ${(s.gzip / 1024).toFixed(1).padStart(7)} KiB   ${s.budgetKiB} KiB ${ok ? '' : ' OVER'}`);
   }
+  console.log(`${all.length - over} passed, ${over} failed`);
   process.exit(over ? 1 : 0);
 }

@@ -3,12 +3,13 @@
 //  3-4. host tests (node:test) against the float64 reference, without flags (plain SIMD build
 //       chosen) and with --experimental-wasm-relaxed-simd (relaxed build chosen);
 //  5.   big calls (tests/memory/): memory planned past 2^31 bytes, once; the API reference (docs/api)
-//       regenerated and compared;
+//       regenerated and compared; the bundle size of each entry against its budget;
 //  6.   runtimes: Node, Deno, Bun, headless Chromium, the edge handler, the worker, the tarball.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installTools } from '../scripts/tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asp = join(root, 'node_modules', '@as-pect', 'cli', 'bin', 'asp.js');
@@ -22,6 +23,7 @@ const suites = [
   { name: 'host (relaxed)', cmd: [node, '--experimental-wasm-relaxed-simd', '--test', 'tests/host/'], parse: parseNodeTest },
   { name: 'big calls', cmd: [node, '--test', 'tests/memory/'], parse: parseNodeTest },
   { name: 'api docs current', cmd: [node, 'scripts/api-docs.mjs', '--check'], parse: parsePlain },
+  { name: 'bundle size', cmd: [node, 'scripts/size.mjs'], parse: parsePlain },
 ];
 if (existsSync(join(root, 'tests', 'runtimes', 'run-all.mjs'))) {
   suites.push({ name: 'runtimes', cmd: [node, 'tests/runtimes/run-all.mjs'], parse: parsePlain, setup: installRuntimes });
@@ -33,12 +35,7 @@ if (existsSync(join(root, 'tests', 'runtimes', 'run-all.mjs'))) {
  * reports what it skipped (or fails, under CI=true).
  */
 function installRuntimes() {
-  const dir = join(root, 'tests', 'runtimes');
-  const npmCli = process.env.npm_execpath;
-  const [cmd, pre] = npmCli && npmCli.endsWith('.js') ? [node, [npmCli]] : ['npm', []];
-  const verb = existsSync(join(dir, 'package-lock.json')) ? 'ci' : 'install';
-  const r = spawnSync(cmd, [...pre, verb, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', shell: cmd === 'npm' && process.platform === 'win32' });
-  if (r.status !== 0) console.log(`could not install the runtime tests' dependencies in tests/runtimes (npm ${verb} exited ${r.status})`);
+  installTools(join(root, 'tests', 'runtimes'));
 }
 
 function strip(s) {
