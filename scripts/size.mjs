@@ -4,6 +4,7 @@
 // esbuild comes from docs/ (the publication tools), installed on first use.
 //   npm run size            (npm run build first; npm test runs it as a suite)
 import { gzipSync } from 'node:zlib';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,25 @@ export function sizes() {
   return out;
 }
 
+/** Bytes of the files under dir (links not followed), and the packages in it. */
+export function installSize(dir = join(root, 'node_modules')) {
+  let bytes = 0, packages = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (existsSync(join(p, 'package.json')) && /node_modules$/.test(d) || /node_modules[\\/]@[^\\/]+$/.test(d)) packages++;
+        walk(p);
+      } else bytes += lstatSync(p).size;
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return { bytes, packages };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const dev = installSize();
+  console.log(`development install (node_modules: the compilers and test runner only): ${(dev.bytes / 1e6).toFixed(0)} MB, ${dev.packages} packages`);
   let over = 0;
   const all = sizes();
   console.log('entry            minified     gzipped   budget (gzipped)');
