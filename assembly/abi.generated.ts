@@ -46,6 +46,20 @@
 // @ts-ignore: decorator
 @inline export const ACT_LINEAR: i32 = 7;
 // @ts-ignore: decorator
+@inline export const PROF_GEMM: i32 = 0;
+// @ts-ignore: decorator
+@inline export const PROF_SOFTMAX: i32 = 1;
+// @ts-ignore: decorator
+@inline export const PROF_LANDMARKS: i32 = 2;
+// @ts-ignore: decorator
+@inline export const PROF_PINV: i32 = 3;
+// @ts-ignore: decorator
+@inline export const PROF_CONV: i32 = 4;
+// @ts-ignore: decorator
+@inline export const PROF_SCAN: i32 = 5;
+// @ts-ignore: decorator
+@inline export const PROF_OTHER: i32 = 6;
+// @ts-ignore: decorator
 @inline export const EXACT_ROWS: i32 = 64;
 // @ts-ignore: decorator
 @inline export const ROW_BLOCK: i32 = 256;

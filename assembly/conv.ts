@@ -5,8 +5,17 @@
 // are updated. w holds the k taps of this head; keep is an f32 vector of n (the mask applied to the
 // conv input) or 0. out must not overlap v.
 import { loadPartial, storePartial } from './util';
+import { enter, leave } from './profile';
+import { PROF_CONV } from './abi.generated';
 
 export function convResidualAdd(v: usize, ldv: i32, n: i32, d: i32, w: usize, ks: i32, keep: usize,
+                                out: usize, ldo: i32, r0: i32, r1: i32): void {
+  enter(PROF_CONV);
+  convResidualAddBody(v, ldv, n, d, w, ks, keep, out, ldo, r0, r1);
+  leave();
+}
+
+function convResidualAddBody(v: usize, ldv: i32, n: i32, d: i32, w: usize, ks: i32, keep: usize,
                                 out: usize, ldo: i32, r0: i32, r1: i32): void {
   const half = ks >> 1;
   const d4 = d & ~3;

@@ -48,6 +48,8 @@
 // FMA-bound. Remainder rows (M mod 4) use the exact 3-, 2- or 1-row tile, not a scalar path.
 
 import { loadPartial, madd, storePartial } from './util';
+import { enter, leave } from './profile';
+import { PROF_GEMM } from './abi.generated';
 
 // Rows per main tile (both builds: see Tiles above).
 const MR: i32 = 4;
@@ -133,6 +135,12 @@ function packA(R: i32, kc: i32, a: usize, lda4: usize, dst: usize): void {
 
 /** Packs op(B) (K×N) into 8-column panels at `work` (layout in the file header). */
 export function packB(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usize): void {
+  enter(PROF_GEMM);
+  packBBody(N, K, b, ldb, transB, work);
+  leave();
+}
+
+function packBBody(N: i32, K: i32, b: usize, ldb: i32, transB: i32, work: usize): void {
   if (N <= 0 || K <= 0) return;
   const np = (N + 7) >> 3;
   const ldb4 = (<usize>ldb) << 2;
@@ -237,6 +245,12 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, work: usi
  * serves any number of calls, each with its own A scratch. Same sums as gemm.
  */
 export function gemmPackedB(M: i32, N: i32, K: i32, a: usize, lda: i32, bpack: usize, apack: usize, c: usize, ldc: i32): void {
+  enter(PROF_GEMM);
+  gemmPackedBBody(M, N, K, a, lda, bpack, apack, c, ldc);
+  leave();
+}
+
+function gemmPackedBBody(M: i32, N: i32, K: i32, a: usize, lda: i32, bpack: usize, apack: usize, c: usize, ldc: i32): void {
   if (M <= 0 || N <= 0) return;
   const work = bpack;
   const ldc4 = (<usize>ldc) << 2;
@@ -299,6 +313,13 @@ function panels(kc: i32, acc: bool, apack: usize, direct: bool, full: i32, rem: 
 
 /** C[M×N] = A[M×K]·op(B); `work` holds gemmWorkBytes(N, K) bytes (16-byte aligned). */
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
+                     c: usize, ldc: i32, work: usize): void {
+  enter(PROF_GEMM);
+  gemmBody(M, N, K, a, lda, b, ldb, transB, c, ldc, work);
+  leave();
+}
+
+function gemmBody(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, transB: i32,
                      c: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
   if (ASC_FEATURE_RELAXED_SIMD && transB != 0 && ldb == A_DIRECT_LD && K > 0 && M <= N && N >= 4 &&

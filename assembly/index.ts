@@ -9,3 +9,4 @@ export { exactRows } from './exact';
 export { nyLandmarks, nyKernel2, nyAlpha, nyPinv, nyKernel3, nyRows, nyMatrixRows } from './nystrom';
 export { attention, factorsFill } from './attention';
 export { addBias, layerNorm, biasActivation, embed } from './model';
+export { profileTimes, profileReset } from './profile';

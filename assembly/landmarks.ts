@@ -13,6 +13,8 @@
 // weight 0). counts_j (if counts ≠ 0) = Σ weights of the segment. Only segments j0 ≤ j < j1 are
 // computed (rows j0..j1−1 of dst and counts are written; dst row stride d). dst must not overlap x.
 import { loadPartial, storePartial } from './util';
+import { enter, leave } from './profile';
+import { PROF_LANDMARKS } from './abi.generated';
 
 // @ts-ignore: decorator
 @inline export function segmentStart(j: i32, n: i32, m: i32, uneven: i32): i32 {
@@ -23,6 +25,14 @@ import { loadPartial, storePartial } from './util';
 }
 
 export function segmentMeans(x: usize, ld: i32, n: i32, d: i32, m: i32, uneven: i32, pad: i32, scale: f32,
+                             weights: usize, maskedMean: i32, eps: f32, dst: usize, counts: usize,
+                             j0: i32, j1: i32): void {
+  enter(PROF_LANDMARKS);
+  segmentMeansBody(x, ld, n, d, m, uneven, pad, scale, weights, maskedMean, eps, dst, counts, j0, j1);
+  leave();
+}
+
+function segmentMeansBody(x: usize, ld: i32, n: i32, d: i32, m: i32, uneven: i32, pad: i32, scale: f32,
                              weights: usize, maskedMean: i32, eps: f32, dst: usize, counts: usize,
                              j0: i32, j1: i32): void {
   const np = n + pad;

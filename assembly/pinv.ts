@@ -4,6 +4,8 @@
 // a, z are m×m row-major; z receives the result. work holds pinvWorkBytes(m) bytes.
 // z must not overlap a or work.
 import { gemm, gemmWorkBytes } from './gemm';
+import { enter, leave } from './profile';
+import { PROF_PINV } from './abi.generated';
 
 export function pinvWorkBytes(m: i32): usize {
   const mm = <usize>m * <usize>m << 2;
@@ -30,6 +32,12 @@ function identityMinus(dst: usize, src: usize, m: i32, c: f32): void {
 }
 
 export function pinvIterate(a: usize, z: usize, m: i32, iters: i32, alpha: f32, work: usize): void {
+  enter(PROF_PINV);
+  pinvIterateBody(a, z, m, iters, alpha, work);
+  leave();
+}
+
+function pinvIterateBody(a: usize, z: usize, m: i32, iters: i32, alpha: f32, work: usize): void {
   const mm = <usize>m * <usize>m << 2;
   const stride = (mm + 15) & ~15;
   const az = work;
@@ -65,6 +73,12 @@ export function pinvIterate(a: usize, z: usize, m: i32, iters: i32, alpha: f32, 
  * out[2] = max_j Σ_i |a_ij| (‖A‖₁).
  */
 export function matrixStats(a: usize, m: i32, out: usize): void {
+  enter(PROF_PINV);
+  matrixStatsBody(a, m, out);
+  leave();
+}
+
+function matrixStatsBody(a: usize, m: i32, out: usize): void {
   let maxCol: f32 = -Infinity;
   let maxAbsRow: f32 = 0;
   let maxAbsCol: f32 = 0;

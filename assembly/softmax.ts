@@ -8,8 +8,16 @@
 // A row whose entries are all filled becomes uniform 1/cols, as torch gives.
 // Tails (cols % 4) use partial loads/stores: nothing outside the rows×cols block is touched.
 import { NEG_MAX, expv, loadPartial, storePartial } from './util';
+import { enter, leave } from './profile';
+import { PROF_SOFTMAX } from './abi.generated';
 
 export function softmaxRows(x: usize, rows: i32, cols: i32, ld: i32, scale: f32, colBias: usize, rowKeep: usize, colKeep: usize): void {
+  enter(PROF_SOFTMAX);
+  softmaxRowsBody(x, rows, cols, ld, scale, colBias, rowKeep, colKeep);
+  leave();
+}
+
+function softmaxRowsBody(x: usize, rows: i32, cols: i32, ld: i32, scale: f32, colBias: usize, rowKeep: usize, colKeep: usize): void {
   if (cols <= 0) return;
   const cols4 = cols & ~3;
   const tail = cols - cols4;

@@ -3,6 +3,8 @@
 // finiteness scan the host runs over inputs before any compute.
 //
 // Pointers are byte addresses; counts are in f32 elements.
+import { enter, leave } from './profile';
+import { PROF_SCAN } from './abi.generated';
 
 /** The most negative finite f32 (torch.finfo(torch.float32).min), used as the masked logit. */
 // @ts-ignore: decorator
@@ -104,6 +106,13 @@ export function scaleColumns(x: usize, rows: i32, cols: i32, ld: i32, w: usize):
 
 /** Index of the first NaN or ±Infinity among `count` floats at p, or −1 when all are finite. */
 export function firstNonFinite(p: usize, count: i32): i32 {
+  enter(PROF_SCAN);
+  const r = firstNonFiniteBody(p, count);
+  leave();
+  return r;
+}
+
+function firstNonFiniteBody(p: usize, count: i32): i32 {
   // x − x is 0 for every finite x and NaN for NaN and ±Infinity: scan four lanes at a time and
   // hand the first bad vector (and the tail) to the scalar loop, which names the index.
   const count4 = count & ~3;

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { Bench } from 'tinybench';
 import { mulberry32 } from '../tests/reference.js';
 import { select } from '../tests/cases.js';
+import { breakdown, PARTS } from './breakdown.mjs';
 
 // Relaxed SIMD is behind a flag on Node 20; setting it before any module compiles has the same effect
 // as passing it on the command line. Harmless where it is already on (Node 22+).
@@ -407,7 +408,11 @@ async function sectionMatmul() {
 // ================================================================ 2. attention
 
 async function sectionAttention() {
-  const [{ n, d, m, iters, shape }] = benchShapes('attention');
+  results.sections.attention = [];
+  for (const point of benchShapes('attention')) results.sections.attention.push(await attentionPoint(point));
+}
+
+async function attentionPoint({ n, d, m, iters, shape }) {
   const q = randomArray(n * d, 11), k = randomArray(n * d, 12), v = randomArray(n * d, 13);
   const o = new Float32Array(n * d);
   const ortSession = await peers.ortAttentionSession(n, d);
@@ -490,7 +495,25 @@ async function sectionAttention() {
     }
   }
   if (eff.length) table('2b. effective rate: Nyström FLOPs / time vs our matmul 4096×64×64 (same rounds)', ['', 'effective GFLOP/s', 'matmul GFLOP/s', 'fraction'], eff);
-  results.sections.attention = entry;
+  for (const bd of builds) {
+    const mm = entry.results[`ours matmul 4096×64×64 ${bd}`]?.gflops;
+    const g = entry.results[`ours softmax ${bd}`]?.gflops;
+    if (g != null && mm != null) entry.effectiveRate[`softmax ${bd}`] = { gflops: g, matmulGflops: mm, fraction: g / mm };
+  }
+
+  // Where the time goes: the same calls on the profile builds (bench/breakdown.mjs).
+  entry.breakdown = {};
+  const bdRows = [];
+  for (const bd of builds) {
+    for (const kind of ['nystrom', 'softmax']) {
+      const r = breakdown({ kind, n, d, m, build: bd, reps: kind === 'softmax' && n > 2048 ? 3 : args.quick ? 3 : 9 });
+      entry.breakdown[`${kind} ${bd}`] = r;
+      bdRows.push([`ours ${kind} ${bd}`, fmt(r.ms, 2), fmt(r.shippedMs, 2), ...PARTS.map((p) => `${((100 * r.parts[p]) / r.ms).toFixed(1)} %`)]);
+    }
+  }
+  table(`2c. where the time goes, n=${n} (profile builds: each kernel timed exclusive of those it calls; copies timed by the host)`,
+    ['', 'ms timed', 'ms shipped', ...PARTS], bdRows);
+  return entry;
 }
 
 // ================================================================ 3. Nyström peer

@@ -33,6 +33,13 @@ function compile(b) {
   });
 }
 
+// --profile: only the bench's profile builds (build/nystrom.{simd,relaxed}-profile.wasm: the same kernels
+// timing their work, assembly/profile.ts); they are never embedded or shipped.
+if (process.argv.includes('--profile')) {
+  await Promise.all(['simd-profile', 'relaxed-profile'].map(compile));
+  process.exit(0);
+}
+
 // Two compiles at a time (each takes a few seconds on one core).
 for (let i = 0; i < builds.length; i += 2) await Promise.all(builds.slice(i, i + 2).map(compile));
 

@@ -488,6 +488,7 @@ const RUNTIME_EXTRA = [
 // Benchmark attention shapes (bench/run.mjs). `bench` names the section; `quick` whether --quick keeps it.
 
 const BENCH_CASES = [
+  { name: 'bench attention n=1024', bench: 'attention', quick: false, shape: [1, 1, 1024, 64] },
   { name: 'bench attention n=4096', bench: 'attention', quick: true, shape: [1, 1, 4096, 64] },
   ...[4096, 16384].map((n) => ({ name: `bench nystrom-peer n=${n}`, bench: 'nystrom-peer', quick: true, shape: [1, 1, n, 64] })),
   ...[4096, 8192, 16384, 32768, 65536].map((n) => ({ name: `bench scaling n=${n}`, bench: 'scaling', quick: true, shape: [1, 1, n, 64] })),

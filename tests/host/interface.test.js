@@ -65,3 +65,13 @@ test(tag("interface: the host's memory sizes equal the module's own (gemmWorkByt
   }
   for (const m of [1, 2, 5, 16, 63, 64, 65, 128, 256, 1000]) assert.equal(pinvWorkBytes(m), inst.pinvWorkBytes(m), `pinvWorkBytes(${m})`);
 });
+
+test(tag('interface: the shipped builds import nothing (no clock: profiling is compiled out) and report no profile'), () => {
+  assert.ok(Object.keys(modules).length > 0);
+  for (const [b, module] of Object.entries(modules)) {
+    assert.deepEqual(WebAssembly.Module.imports(module), [], `${b} imports`);
+    const x = new WebAssembly.Instance(module, {}).exports;
+    assert.equal(x.profileTimes(), 0, `${b}: profileTimes()`);
+    x.profileReset();
+  }
+});
