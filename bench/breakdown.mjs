@@ -52,7 +52,10 @@ export function breakdown({ kind, n, d = 64, m = 64, build = 'simd', reps = 9, s
   const len = shape.reduce((a, b) => a * b, 1);
   const q = rand(len, 1), k = rand(len, 2), v = rand(len, 3);
   const call = kind === 'nystrom' ? 'nystromAttention' : 'softmaxAttention';
-  const options = kind === 'nystrom' ? { shape, landmarks: m } : { shape };
+  // The result goes into a caller's array, as in the bench's rows (a fresh array per call would time
+  // the allocator's page faults, not the copy).
+  const out = new Float32Array(len);
+  const options = kind === 'nystrom' ? { shape, landmarks: m, out } : { shape, out };
   const e = new Engine(profileModule(build), build);
   const c = checkCall(call, kind, [[q, 'q'], [k, 'k'], [v, 'v']], options, (x) => x.B * x.H * x.n * x.d);
   const M = layoutCall(e, kind, c, 'attention');
