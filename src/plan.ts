@@ -61,6 +61,14 @@ export function gemmWorkBytes(N: number, K: number): number {
   return Math.ceil(N / 8) * K * 32 + mc * kc * 4;
 }
 
+/** Bytes of the fused exact attention's `work` (assembly/flash.ts flashWorkBytes): the packed Q
+ *  tiles and O accumulators of a block of FLASH_ROWS rows, one FLASH_KEYS × 4 block of p, and
+ *  each row's running max and sum. */
+export function flashWorkBytes(d: number): number {
+  const R = CONSTS.FLASH_ROWS;
+  return R * d * 4 + R * Math.ceil(d / 8) * 8 * 4 + CONSTS.FLASH_KEYS * 16 + R * 8;
+}
+
 /** Bytes of pinvIterate's `work`: three m×m matrices and gemm scratch. */
 export function pinvWorkBytes(m: number): number {
   return 3 * f32s(m * m) + gemmWorkBytes(m, m);
@@ -108,7 +116,7 @@ export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
   let scratch: Regions;
   if (geo.exact) {
     scratch = [
-      ['T_S', f32s(CONSTS.EXACT_ROWS * np)],
+      ['T_S', mode === 'attention' ? align16(flashWorkBytes(d)) : f32s(CONSTS.EXACT_ROWS * np)],
       ['T_PACK_KT', gemmWorkBytes(n, d)],
       ['T_PACK_V', mode === 'attention' ? gemmWorkBytes(d, n) : 0],
     ];
