@@ -30,7 +30,7 @@
 // FLASH_KEYS, and every sum runs sequentially over the keys — so any split of the rows over calls
 // gives the same bits.
 import { FLASH_KEYS, FLASH_ROWS } from './abi.generated';
-import { NEG_MAX, expv, loadPartial, madd, storePartial } from './util';
+import { NEG_MAX, expvFast, loadPartial, madd, storePartial } from './util';
 
 /** Bytes of flashRows's `work` for head dimension d (src/plan.ts mirrors this). */
 export function flashWorkBytes(d: i32): usize {
@@ -244,12 +244,12 @@ function logits(pt: usize, kc: i32, scores: bool, vscale: v128, bias: usize, kee
 function update(pt: usize, kc: i32, vmax: v128, mlt: usize): v128 {
   const m0 = v128.load(mlt);
   const m1 = f32x4.pmax(m0, vmax);
-  const corr = expv(f32x4.sub(m0, m1));
+  const corr = expvFast(f32x4.sub(m0, m1));
   let sum = f32x4.splat(0);
   const end = pt + (<usize>kc << 4);
   let p = pt;
   do {
-    const e = expv(f32x4.sub(v128.load(p), m1));
+    const e = expvFast(f32x4.sub(v128.load(p), m1));
     v128.store(p, e);
     sum = f32x4.add(sum, e);
     p += 16;
