@@ -50,7 +50,7 @@
 // @ts-ignore: decorator
 @inline export const FLASH_ROWS: i32 = 64;
 // @ts-ignore: decorator
-@inline export const FLASH_KEYS: i32 = 64;
+@inline export const FLASH_KEYS: i32 = 256;
 // @ts-ignore: decorator
 @inline export const ROW_BLOCK: i32 = 256;
 // @ts-ignore: decorator

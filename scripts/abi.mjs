@@ -23,7 +23,7 @@ export const CONSTS = {
   /** Query rows per block of the fused exact attention (attention mode; a multiple of 4). */
   FLASH_ROWS: 64,
   /** Keys per block of the fused exact attention's online softmax (a multiple of 8). */
-  FLASH_KEYS: 64,
+  FLASH_KEYS: 256,
   /** Query rows per block of the Nyström output rows (kernel 1 and k1·Z blocks are ROW_BLOCK × m). */
   ROW_BLOCK: 256,
   /** Floats per landmark-matrix statistics record: max column sum, ‖k2‖∞, ‖k2‖₁, α. */

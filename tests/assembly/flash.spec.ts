@@ -125,7 +125,7 @@ function label(rows: i32, n: i32, d: i32, pad: i32, opts: i32): string {
 }
 
 const ROWS: i32[] = [1, 3, 4, 5, 17, 64, 65, 130];
-const KEYS: i32[] = [1, 7, 8, 9, 63, 64, 65, 200];
+const KEYS: i32[] = [1, 7, 8, 9, 63, 64, 65, 200, FLASH_KEYS - 1, FLASH_KEYS + 9, 2 * FLASH_KEYS + 3];
 const DIMS: i32[] = [1, 3, 4, 5, 8, 9, 16, 33, 64];
 
 function sweep(range: f32, opts: i32, pad: i32): void {
