@@ -147,8 +147,8 @@
 // @ts-ignore: decorator
 @inline export const CTX_T_S: usize = 176; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_KT: usize = 180; // gemmWorkBytes(N, D): Kᵀ packed
+@inline export const CTX_T_PACK_KT: usize = 180; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_V: usize = 184; // gemmWorkBytes(D, N): V packed
+@inline export const CTX_T_PACK_V: usize = 184; // V packed: packB's panels (attention mode)
 // @ts-ignore: decorator
 @inline export const CTX_BYTES: usize = 188;

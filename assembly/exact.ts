@@ -14,8 +14,9 @@
 // block of EXACT_ROWS rows of logits at a time (gemmPacked q·kᵀ, softmaxRows).
 //
 // Scratch of thread t: T_S (attention: flashWorkBytes(d); else EXACT_ROWS × NP logits), T_PACK_KT
-// and T_PACK_V (Kᵀ and V packed by packB; each thread packs the head it works on). Memory
-// O(n·d) per thread in attention mode, O(EXACT_ROWS·n + n·d) in the others.
+// and T_PACK_V (Kᵀ and V packed by packB; each thread packs the head it works on; in the matrix
+// and factors modes T_PACK_KT also holds gemmPacked's A blocks). Memory O(n·d) per thread in
+// attention mode, O(EXACT_ROWS·n + n·d) in the others.
 import {
   EXACT_ROWS, CTX_CONV, CTX_D, CTX_F1, CTX_H, CTX_K, CTX_KS, CTX_LD, CTX_MASK, CTX_MODE, CTX_N, CTX_NP,
   CTX_O_LD, CTX_OUT, CTX_PAD, CTX_Q, CTX_STYLE, CTX_T_PACK_KT, CTX_T_PACK_V, CTX_T_S, CTX_V,

@@ -77,8 +77,8 @@ export const CTX = [
   ['T_PINV', 'pinvWorkBytes(M)'],
   ['T_GEMM', 'gemm packing scratch'],
   ['T_S', 'EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)'],
-  ['T_PACK_KT', 'gemmWorkBytes(N, D): Kᵀ packed'],
-  ['T_PACK_V', 'gemmWorkBytes(D, N): V packed'],
+  ['T_PACK_KT', 'Kᵀ packed: packB\'s panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)'],
+  ['T_PACK_V', 'V packed: packB\'s panels (attention mode)'],
 ];
 
 /**
