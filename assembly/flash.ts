@@ -1,6 +1,6 @@
 // Fused exact attention (flash style): out = softmax(scale·q·kᵀ + bias, fills)·V for a range of query
 // rows, with an online softmax over blocks of keys, so the scores never leave a small L1 block and
-// memory is O(rows·d), not O(rows·n).
+// the scratch is O(FLASH_ROWS·d), not O(rows·n).
 //
 // Inputs. q: `rows` query rows of d floats (row stride ldq). Keys and values come packed by gemm's
 // packB: kt = packB(n, d, K, ldk, 1) (⌈n/8⌉ panels of 8 keys, d rows of 8 floats each) and
