@@ -62,6 +62,10 @@
 // @ts-ignore: decorator
 @inline export const EXACT_ROWS: i32 = 64;
 // @ts-ignore: decorator
+@inline export const FLASH_ROWS: i32 = 64;
+// @ts-ignore: decorator
+@inline export const FLASH_KEYS: i32 = 256;
+// @ts-ignore: decorator
 @inline export const ROW_BLOCK: i32 = 256;
 // @ts-ignore: decorator
 @inline export const STATS: i32 = 4;
@@ -155,10 +159,10 @@
 // @ts-ignore: decorator
 @inline export const CTX_T_GEMM: usize = 172; // gemm packing scratch
 // @ts-ignore: decorator
-@inline export const CTX_T_S: usize = 176; // EXACT_ROWS × NP: a block of exact logits
+@inline export const CTX_T_S: usize = 176; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_KT: usize = 180; // gemmWorkBytes(N, D): Kᵀ packed
+@inline export const CTX_T_PACK_KT: usize = 180; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_V: usize = 184; // gemmWorkBytes(D, N): V packed
+@inline export const CTX_T_PACK_V: usize = 184; // V packed: packB's panels (attention mode)
 // @ts-ignore: decorator
 @inline export const CTX_BYTES: usize = 188;

@@ -9,8 +9,14 @@
 // so no masked or padded copy is made. (lucidrains multiplies V by the mask; that changes only rows
 // whose every key is filled, i.e. masked query rows, whose output is unspecified.)
 //
-// Scratch of thread t: T_S (EXACT_ROWS × NP logits), T_PACK_KT and T_PACK_V (Kᵀ and V packed for
-// gemmPacked; each thread packs the head it works on). Memory O(EXACT_ROWS·n + n·d) per thread.
+// Attention mode runs the fused kernel (flash.ts: an online softmax over key blocks, the scores
+// never leave L1). The matrix and factors modes, which must write the softmax rows anyway, form a
+// block of EXACT_ROWS rows of logits at a time (gemmPacked q·kᵀ, softmaxRows).
+//
+// Scratch of thread t: T_S (attention: flashWorkBytes(d); else EXACT_ROWS × NP logits), T_PACK_KT
+// and T_PACK_V (Kᵀ and V packed by packB; each thread packs the head it works on; in the matrix
+// and factors modes T_PACK_KT also holds gemmPacked's A blocks). Memory O(n·d) per thread in
+// attention mode, O(EXACT_ROWS·n + n·d) in the others.
 import {
   EXACT_ROWS, CTX_CONV, CTX_D, CTX_F1, CTX_H, CTX_K, CTX_KS, CTX_LD, CTX_MASK, CTX_MODE, CTX_N, CTX_NP,
   CTX_O_LD, CTX_OUT, CTX_PAD, CTX_Q, CTX_STYLE, CTX_T_PACK_KT, CTX_T_PACK_V, CTX_T_S, CTX_V,
@@ -19,6 +25,7 @@ import {
 import { biasOf, field, inHead, keepOf, maskOf, outHead, ptr, scratch } from './context';
 import { gemmPacked, packB } from './gemm';
 import { softmaxRows } from './softmax';
+import { flashRows } from './flash';
 import { convResidualAdd } from './conv';
 
 /**
@@ -45,6 +52,12 @@ export function exactRows(ctx: usize, t: i32, i: i32, r0: i32, r1: i32): void {
   const sReal = s + padBytes; // the real keys' columns of the block
   const out = mode == MODE_FACTORS ? ptr(ctx, CTX_F1) + <usize>i * <usize>np * npBytes : outHead(ctx, ptr(ctx, CTX_OUT), i);
   const oLd = field(ctx, CTX_O_LD);
+  if (mode == MODE_ATTENTION) {
+    flashRows(r1 - r0, n, d, pad, q + (<usize>r0 * <usize>ld << 2), ld, packKT, packV, scale, colBias, fill,
+      fill ? fill + (<usize>(pad + r0) << 2) : 0, out + (<usize>r0 * <usize>oLd << 2), oLd, s);
+    addConv(ctx, i, r0, r1);
+    return;
+  }
   for (let r = r0; r < r1; r += EXACT_ROWS) {
     const rows = min(EXACT_ROWS, r1 - r);
     for (let j = 0; j < rows; j++) memory.fill(s + <usize>j * npBytes, 0, padBytes);

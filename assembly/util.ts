@@ -59,6 +59,47 @@ import { PROF_SCAN } from './abi.generated';
   return v128.andnot(e, under);
 }
 
+// expvFast: the same reduction, e^r by a degree-5 polynomial fitted for relative error on
+// |r| ≤ ln2/2 (9e-8 in exact arithmetic, 1.8e-7 evaluated in f32, against 1e-7 for expv), and no
+// compare-and-mask for small inputs: they are clamped at −88, where round(x·log2 e) = −127 and the
+// 2^n built from it is +0, so every input from −88 down (masked logits: −3.4028235e38 minus the
+// max) gives exactly 0, as torch's softmax does. Between −88 and −87.3 the result is 0 or the
+// subnormal e^x. Inputs must be ≤ 88. Four operations fewer than expv (six in the relaxed build,
+// where the reduction steps fuse too). Used by the fused exact attention (flash.ts), whose error
+// budget has room; the Nyström softmaxes keep expv (their pseudo-inverse amplifies the exp's error:
+// two conformance cases at 12 iterations crossed 1e-5 with this one).
+// @ts-ignore: decorator
+@inline const EXP_MIN_FAST: f32 = -88.0;
+// e^r ≈ 1 + r·(P1 + r·(P2 + r·(P3 + r·(P4 + r·P5)))) on [−ln2/2, ln2/2].
+// @ts-ignore: decorator
+@inline const P1: f32 = 9.999997020e-1;
+// @ts-ignore: decorator
+@inline const P2: f32 = 4.999915063e-1;
+// @ts-ignore: decorator
+@inline const P3: f32 = 1.666763574e-1;
+// @ts-ignore: decorator
+@inline const P4: f32 = 4.189793020e-2;
+// @ts-ignore: decorator
+@inline const P5: f32 = 8.290315047e-3;
+
+// @ts-ignore: decorator
+@inline export function expvFast(x: v128): v128 {
+  const xc = f32x4.pmax(x, f32x4.splat(EXP_MIN_FAST)); // pmax: one maxps (max needs NaN/±0 fix-ups)
+  const t = madd(xc, f32x4.splat(LOG2E), f32x4.splat(ROUND_BIAS));
+  const n = f32x4.sub(t, f32x4.splat(ROUND_BIAS)); // round(x·log2 e), exactly, as a float
+  let r = madd(n, f32x4.splat(-LN2_HI), xc);
+  r = madd(n, f32x4.splat(-LN2_LO), r);
+  let p = f32x4.splat(P5);
+  p = madd(p, r, f32x4.splat(P4));
+  p = madd(p, r, f32x4.splat(P3));
+  p = madd(p, r, f32x4.splat(P2));
+  p = madd(p, r, f32x4.splat(P1));
+  p = madd(p, r, f32x4.splat(1.0));
+  // The low bits of t hold n + 127 ∈ [0, 254] (xc ≥ −88): shifted into the exponent field they are
+  // 2^n, or +0 for n = −127.
+  return f32x4.mul(p, i32x4.shl(t, 23));
+}
+
 /** Loads the first min(n, 4) floats at p into the low lanes, the other lanes 0 (n ≤ 0 → zero
  *  vector); never reads past them (a wasm read past the end of memory traps). */
 // @ts-ignore: decorator

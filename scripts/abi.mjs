@@ -22,6 +22,10 @@ export const ENUMS = {
 export const CONSTS = {
   /** Query rows per block of exact attention (its logits block is EXACT_ROWS × n'). */
   EXACT_ROWS: 64,
+  /** Query rows per block of the fused exact attention (attention mode; a multiple of 4). */
+  FLASH_ROWS: 64,
+  /** Keys per block of the fused exact attention's online softmax (a multiple of 8). */
+  FLASH_KEYS: 256,
   /** Query rows per block of the Nyström output rows (kernel 1 and k1·Z blocks are ROW_BLOCK × m). */
   ROW_BLOCK: 256,
   /** Floats per landmark-matrix statistics record: max column sum, ‖k2‖∞, ‖k2‖₁, α. */
@@ -74,9 +78,9 @@ export const CTX = [
   ['T_K3', 'M × NP: kernel-3 rows (attention mode)'],
   ['T_PINV', 'pinvWorkBytes(M)'],
   ['T_GEMM', 'gemm packing scratch'],
-  ['T_S', 'EXACT_ROWS × NP: a block of exact logits'],
-  ['T_PACK_KT', 'gemmWorkBytes(N, D): Kᵀ packed'],
-  ['T_PACK_V', 'gemmWorkBytes(D, N): V packed'],
+  ['T_S', 'EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)'],
+  ['T_PACK_KT', 'Kᵀ packed: packB\'s panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)'],
+  ['T_PACK_V', 'V packed: packB\'s panels (attention mode)'],
 ];
 
 /**

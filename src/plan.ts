@@ -61,6 +61,19 @@ export function gemmWorkBytes(N: number, K: number): number {
   return Math.ceil(N / 8) * K * 32 + mc * kc * 4;
 }
 
+/** Bytes of the fused exact attention's `work` (assembly/flash.ts flashWorkBytes): the packed Q
+ *  tiles and O accumulators of a block of FLASH_ROWS rows, one FLASH_KEYS × 4 block of p, and
+ *  each row's running max and sum. */
+export function flashWorkBytes(d: number): number {
+  const R = CONSTS.FLASH_ROWS;
+  return R * d * 4 + R * Math.ceil(d / 8) * 8 * 4 + CONSTS.FLASH_KEYS * 16 + R * 8;
+}
+
+/** Bytes of op(B) (N×K) packed by packB alone: ⌈N/8⌉ panels of K·8 floats (no packed A block). */
+export function packedBBytes(N: number, K: number): number {
+  return N <= 0 || K <= 0 ? 0 : Math.ceil(N / 8) * K * 32;
+}
+
 /** Bytes of pinvIterate's `work`: three m×m matrices and gemm scratch. */
 export function pinvWorkBytes(m: number): number {
   return 3 * f32s(m * m) + gemmWorkBytes(m, m);
@@ -108,9 +121,11 @@ export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
   let scratch: Regions;
   if (geo.exact) {
     scratch = [
-      ['T_S', f32s(CONSTS.EXACT_ROWS * np)],
-      ['T_PACK_KT', gemmWorkBytes(n, d)],
-      ['T_PACK_V', mode === 'attention' ? gemmWorkBytes(d, n) : 0],
+      // Attention mode: the fused kernel reads Kᵀ and V packed by packB (panels only); the other
+      // modes multiply by the packed Kᵀ with gemmPacked (which packs A blocks after the panels).
+      ['T_S', mode === 'attention' ? align16(flashWorkBytes(d)) : f32s(CONSTS.EXACT_ROWS * np)],
+      ['T_PACK_KT', mode === 'attention' ? packedBBytes(n, d) : gemmWorkBytes(n, d)],
+      ['T_PACK_V', mode === 'attention' ? packedBBytes(d, n) : 0],
     ];
     if (mode === 'factors') {
       // kernel 1 is the exact softmax [np, np]; Z and kernel 3 the identity (m == np).

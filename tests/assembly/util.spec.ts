@@ -1,7 +1,7 @@
 // util.ts: firstNonFinite, scaleColumns, and the inline helpers the kernels share
 // (loadPartial / storePartial, expv, NEG_MAX). Buffers sit between NaN sentinels: the NaN just
 // past `count` must not be reported by firstNonFinite, and no helper may write past its range.
-import { firstNonFinite, scaleColumns, loadPartial, storePartial, expv, NEG_MAX } from "../../assembly/util";
+import { firstNonFinite, scaleColumns, loadPartial, storePartial, expv, expvFast, NEG_MAX } from "../../assembly/util";
 import {
   SENTINEL_BITS, allocF, allocGuarded, inner, guardDamage, isSentinel, rnd, rnd01, reseed, getF, setF, str,
 } from "./helpers.include";
@@ -209,5 +209,38 @@ describe("expv and NEG_MAX", () => {
     const zero = expv(f32x4.splat(0));
     expect<f32>(f32x4.extract_lane(zero, 0)).toBe(1, "exp(0) = 1");
     trace("expv worst relative error", 1, worst);
+  });
+
+  it("expvFast matches Math.exp within 2.5e-7 relative on [−87.3, 88], is the subnormal e^x or 0 on [−88, −87.3], and 0 below", () => {
+    let worst: f64 = 0, bad = 0;
+    for (let k = 0; k <= 40000; k++) {
+      const x0: f32 = <f32>(-87.3 + 175.3 * <f64>k / 40000.0);
+      const v = expvFast(f32x4(x0, x0 * 0.5, x0 * 0.01, -x0 * 1e-4));
+      for (let l = 0; l < 4; l++) {
+        const x: f64 = l == 0 ? <f64>x0 : l == 1 ? <f64>(x0 * 0.5) : l == 2 ? <f64>(x0 * <f32>0.01) : <f64>(-x0 * <f32>1e-4);
+        const got: f64 = l == 0 ? <f64>f32x4.extract_lane(v, 0) : l == 1 ? <f64>f32x4.extract_lane(v, 1) : l == 2 ? <f64>f32x4.extract_lane(v, 2) : <f64>f32x4.extract_lane(v, 3);
+        const ref = Math.exp(x);
+        const rel = Math.abs(got - ref) / ref;
+        worst = Math.max(worst, rel);
+        if (!(rel <= 2.5e-7)) { if (bad < 3) trace("expvFast (x, got, ref)", 3, x, got, ref); bad++; }
+      }
+    }
+    expect<i32>(bad).toBe(0);
+    // Below the normal range: e^x (< 2^−126) rounded, or 0; never negative.
+    let badTiny = 0;
+    for (let k = 0; k <= 2000; k++) {
+      const x: f32 = <f32>(-88.0 + 0.7 * <f64>k / 2000.0);
+      const got = <f64>f32x4.extract_lane(expvFast(f32x4.splat(x)), 0);
+      const ref = Math.exp(<f64>x);
+      if (!(got >= 0 && Math.abs(got - ref) <= (ref < 1.1754943508222875e-38 ? ref : 2.5e-7 * ref))) {
+        if (badTiny < 3) trace("expvFast tiny (x, got, ref)", 3, <f64>x, got, ref);
+        badTiny++;
+      }
+    }
+    expect<i32>(badTiny).toBe(0);
+    expect<bool>(v128.any_true(expvFast(f32x4(-88, -100, -1e9, NEG_MAX)))).toBe(false, "from −88 down it is +0");
+    expect<bool>(v128.any_true(expvFast(f32x4.splat(-Infinity)))).toBe(false, "exp(−∞) = +0");
+    expect<f32>(f32x4.extract_lane(expvFast(f32x4.splat(0)), 0)).toBe(1, "exp(0) = 1");
+    trace("expvFast worst relative error", 1, worst);
   });
 });

@@ -36,7 +36,15 @@ test(tag('memory: n = 2^24, d = 1, m = 64 (about 13 GB) is refused before any wr
   const most = Number(/is seqLen (\d+)/.exec(err.message)[1]);
   assert.ok(most > 1e6 && most < n, `longest n ${most}`);
   refused('plan 2^24', () => lib.createAttention({ shape: [1, 1, n, 1], landmarks: 64 }));
-  refused('softmax 2^24', () => lib.softmaxAttention(q, k, v, { shape: [1, 1, n, 1] }));
+  // Exact attention needs O(n·d) memory (its scores never leave a small block): 2^24 × 1 fits in
+  // 4 GiB (and would run for hours), so it is refused under a 512 MiB cap; its matrix never fits.
+  const prev = lib.setMemoryLimit(512 * 2 ** 20);
+  try {
+    refused('softmax 2^24', () => lib.softmaxAttention(q, k, v, { shape: [1, 1, n, 1] }), [/limit set by setMemoryLimit/]);
+  } finally {
+    lib.setMemoryLimit(prev);
+  }
+  refused('softmax matrix 2^24', () => lib.softmaxAttentionMatrix(q, k, { shape: [1, 1, n, 1] }), [/4 GiB/]);
 });
 
 test(tag('memory: landmarks far past n are refused (authors 1e9, hf 2^31 − 1), lucidrains 1e5 too'), () => {
