@@ -13,8 +13,9 @@ import { ensureTools } from './tools.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 ensureTools(join(root, 'docs'), 'esbuild');
 const { buildSync } = createRequire(join(root, 'docs', 'package.json'))('esbuild');
-/** Gzipped budgets in KiB. The embedded entry carries both wasm builds as base64 (most of its size). */
-export const BUDGET = { 'index.js': 50, 'url.js': 30, 'threads chunk': 25, 'worker.js': 5 };
+/** Gzipped budgets in KiB. The embedded entry carries both wasm builds as base64 (most of its size; the
+ *  fused exact-attention kernel added about 5 KiB of wasm to each build). */
+export const BUDGET = { 'index.js': 55, 'url.js': 30, 'threads chunk': 30, 'worker.js': 5 };
 
 export function sizes() {
   const out = [];
