@@ -10,7 +10,7 @@ import { checkBuild, type ModuleSource } from './loader.js';
 import { checkResult, layoutCall, readOutput, setupCall } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
-import { ABORT, ARRIVED, CONTROL_BYTES, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program, type Scan } from './schedule.js';
+import { ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program, type Scan } from './schedule.js';
 import { checkCall, checkInt, readOptions, type Checked } from './validate.js';
 import { describe, guardedAsync, stateError, typeError } from './errors.js';
 import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
@@ -309,6 +309,7 @@ class WorkerPool implements Pool, PoolHost {
     const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
     Atomics.store(c, ARRIVED, 0);
     Atomics.store(c, ABORT, 0);
+    c.fill(0, CLAIMS); // the claim counters (no worker runs now)
     const id = ++this.seq;
     this.lastTimes = [];
     this.postedAt = performance.now() + performance.timeOrigin;

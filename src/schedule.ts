@@ -11,16 +11,32 @@ import type { Checked } from './validate.js';
 export const GEN = 0, ARRIVED = 1, ABORT = 2;
 /** Words 4, 5, 6: the first non-finite index of q, k, v found by the pool's scan tasks (−1: none). */
 export const SCAN = 4;
+/** Words CLAIMS … CLAIMS + MAX_CLAIMS − 1: the counters of claimed ranges, zeroed before each call (by
+ *  the host) and at every barrier (by the last thread to arrive): each phase counts from 0. */
+export const CLAIMS = 16, MAX_CLAIMS = 48;
 /** Bytes of the control block. */
-export const CONTROL_BYTES = 64;
+export const CONTROL_BYTES = (CLAIMS + MAX_CLAIMS) * 4;
 
-/** A kernel call: the export's name, then its arguments. */
-export type Task = [name: string, ...args: number[]];
+/**
+ * A kernel call: the export's name, then its arguments. The name CLAIM makes it a claimed range:
+ * [CLAIM, word, count, chunk, name, ...args] — the threads that have it take chunks [a, b) of
+ * [0, count) from the shared counter `word` (an atomic add, so each chunk runs once, on whichever
+ * thread is free first) and run name(...args, a, b) for each.
+ */
+export const CLAIM = '@claim';
+/** A plain kernel call. */
+export type Call = [name: string, ...args: number[]];
+export type Task = Call | [claim: typeof CLAIM, word: number, count: number, chunk: number, name: string, ...args: number[]];
 /** phases[p][t]: the tasks of thread t in phase p. */
 export type Program = Task[][][];
 
-/** Rows per task: small enough that an abort is seen soon, large enough to cost nothing. */
-const ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
+/** Rows per task: small enough that an abort is seen soon and the threads finish together, large
+ *  enough to cost nothing (whole row blocks of the Nyström output). */
+const ROWS_PER_TASK = CONSTS.ROW_BLOCK;
+/** The pseudo-inverse's cost per flop against the kernel-3 rows' (measured at m = 64, n = 16384). */
+const PINV_SLOWDOWN = 4.5;
+/** Exact attention rows per task (each call packs the head's K and V: few, long tasks). */
+const EXACT_ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
 
 /** [start, end) of part p of `count` items split into `parts` contiguous, balanced ranges. */
 export function part(count: number, parts: number, p: number): [number, number] {
@@ -31,16 +47,36 @@ function emptyPhase(T: number): Task[][] {
   return Array.from({ length: T }, () => []);
 }
 
-/** Range tasks over heads × [0, count): heads split across threads, or each head's range split. */
-function rangesPhase(T: number, BH: number, count: number, task: (head: number, t: number, a: number, b: number) => Task, chunk = count): Task[][] {
+/** Hands out the claim counters of one phase (each claimed range of a phase needs a word of its own). */
+class Claims {
+  private next = CLAIMS;
+  word(): number {
+    if (this.next >= CLAIMS + MAX_CLAIMS) throw new Error('schedule: more claimed ranges in a phase than counters');
+    return this.next++;
+  }
+}
+
+/**
+ * Range tasks over heads × [0, count) in chunks: whole heads per thread; or, with fewer heads than
+ * threads, each head's range split — claimed a chunk at a time by every thread when `claimed` is
+ * given (kernels whose per-call set-up is small: the threads finish together whatever else they
+ * ran before), else cut into T equal parts (kernels that pack a whole head's K or V per call).
+ */
+function rangesPhase(T: number, BH: number, count: number, claimed: boolean, name: string, args: (head: number, t: number) => number[], chunk: number): Task[][] {
   const phase = emptyPhase(T);
-  const push = (t: number, head: number, a: number, b: number) => {
-    for (let x = a; x < b; x += chunk) phase[t].push(task(head, t, x, Math.min(b, x + chunk)));
+  const push = (t: number, h: number, a: number, b: number) => {
+    for (let x = a; x < b; x += chunk) phase[t].push([name, ...args(h, t), x, Math.min(b, x + chunk)]);
   };
   if (BH >= T) {
     for (let t = 0; t < T; t++) {
       const [h0, h1] = part(BH, T, t);
       for (let h = h0; h < h1; h++) push(t, h, 0, count);
+    }
+  } else if (claimed && BH <= MAX_CLAIMS) {
+    const claims = new Claims();
+    for (let h = 0; h < BH; h++) {
+      const word = claims.word();
+      for (let t = 0; t < T; t++) phase[t].push([CLAIM, word, count, chunk, name, ...args(h, t)]);
     }
   } else {
     for (let h = 0; h < BH; h++) {
@@ -90,7 +126,7 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
   const mode = plan.mode;
   const program: Program = [single(T, ['prepare', ctx])];
   if (exact) {
-    program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['exactRows', ctx, t, h, a, b], ROWS_PER_TASK));
+    program.push(rangesPhase(T, BH, n, false, 'exactRows', (h, t) => [ctx, t, h], EXACT_ROWS_PER_TASK));
     if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
     return program;
   }
@@ -109,7 +145,8 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
   } else {
     // Fewer heads than threads (one long sequence): the small steps — landmarks, kernel 2, α and the
     // pseudo-inverses — on thread 0 (prepare is in the same phase: they do not read KEEP/BIAS),
-    // then kernel-3 rows split across threads, thread 0 taking fewer for its pinv work.
+    // then kernel-3 rows split across threads, thread 0 taking fewer for its pinv work. (Each
+    // kernel-3 call packs the head's K and V, so the rows go in T parts, not claimed chunks.)
     program.length = 0;
     const first = emptyPhase(T);
     first[0].push(['prepare', ctx]);
@@ -118,9 +155,9 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
     const k3 = emptyPhase(T);
     k3[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
-    // pinv ≈ iters·8·m³ flops at a third of the rate of the kernel-3 rows (4·n·d flops each: small
-    // m×m products, measured): thread 0's share shrinks by that many rows per head.
-    const pinvRows = Math.min(m, Math.round((3 * c.iters * 8 * m * m * m) / (4 * n * c.d)));
+    // pinv ≈ iters·8·m³ flops at PINV_SLOWDOWN times the cost per flop of the kernel-3 rows (4·n·d
+    // flops each; its m×m products are small: measured): thread 0's share shrinks by that many rows.
+    const pinvRows = Math.min(m, Math.round((PINV_SLOWDOWN * c.iters * 8 * m * m * m) / (4 * n * c.d)));
     for (let h = 0; h < BH; h++) {
       const cut = [0];
       for (let t = 1; t <= T; t++) cut.push(t === T ? m : Math.min(m, Math.max(cut[t - 1], Math.round((t * (m + pinvRows)) / T - pinvRows))));
@@ -128,8 +165,8 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
     }
     program.push(k3);
   }
-  program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyRows', ctx, t, h, a, b], ROWS_PER_TASK));
-  if (mode === 'matrix') program.push(rangesPhase(T, BH, n, (h, t, a, b) => ['nyMatrixRows', ctx, t, h, a, b], ROWS_PER_TASK));
+  program.push(rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
+  if (mode === 'matrix') program.push(rangesPhase(T, BH, n, true, 'nyMatrixRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
   if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
   return program;
 }

@@ -7,11 +7,12 @@
 // Messages out: { type: 'ready' } | { type: 'failed', message }
 //               { type: 'done', id, status: 'ok' | 'aborted' | 'error', message? }
 // The control block (Int32 words at `control` in the shared memory): GEN (barrier generation),
-// ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary).
+// ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary), and the
+// counters of claimed ranges (schedule.ts: CLAIM).
 
-import { ABORT, ARRIVED, CONTROL_BYTES, GEN } from './schedule.js';
+import { ABORT, ARRIVED, CLAIM, CLAIMS, CONTROL_BYTES, GEN, MAX_CLAIMS } from './schedule.js';
 
-type Task = [string, ...number[]];
+import type { Call, Task } from './schedule.js';
 interface Port {
   post(msg: unknown): void;
   listen(fn: (msg: any) => void): void;
@@ -42,6 +43,8 @@ function ctl(): Int32Array {
 function barrier(c: Int32Array, threads: number): void {
   const gen = Atomics.load(c, GEN);
   if (Atomics.add(c, ARRIVED, 1) === threads - 1) {
+    // Every thread is here, none is claiming: the next phase's claimed ranges start from 0.
+    for (let w = CLAIMS; w < CLAIMS + MAX_CLAIMS; w++) Atomics.store(c, w, 0);
     Atomics.store(c, ARRIVED, 0);
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
@@ -59,9 +62,20 @@ function run(phases: Task[][], threads: number): number[][] {
   const times: number[][] = [];
   for (let p = 0; p < phases.length; p++) {
     const t0 = performance.now();
-    for (const [name, ...args] of phases[p]) {
+    for (const task of phases[p]) {
       if (Atomics.load(c, ABORT)) throw new Aborted();
-      exports![name](...args);
+      if (task[0] !== CLAIM) {
+        const [name, ...args] = task as Call;
+        exports![name](...args);
+        continue;
+      }
+      // A claimed range: take chunks from the shared counter until none are left.
+      const [, word, count, chunk, fn, ...rest] = task;
+      const kernel = exports![fn];
+      for (let a = Atomics.add(c, word, chunk); a < count; a = Atomics.add(c, word, chunk)) {
+        kernel(...rest, a, Math.min(count, a + chunk));
+        if (Atomics.load(c, ABORT)) throw new Aborted();
+      }
     }
     const t1 = performance.now();
     if (p < phases.length - 1) barrier(c, threads);

@@ -7,7 +7,7 @@ import { checkBuild, type ModuleSource } from '../loader.js';
 import { ACT } from '../abi.generated.js';
 import { CTX_BYTES } from '../abi.generated.js';
 import { align16, gemmWorkBytes, planCall, scratchBytes, sharedBytes, writeContext, type CallPlan } from '../plan.js';
-import { attentionProgram, part, type Program, type Task } from '../schedule.js';
+import { attentionProgram, part, type Call, type Program, type Task } from '../schedule.js';
 import { POOL_HOST, abortError, type Pool, type PoolCallOptions, type PoolHost } from '../pool.js';
 import { describe, disposedError, guarded, guardedAsync, rangeError, stateError, typeError } from '../errors.js';
 import { readOptions, type Checked } from '../validate.js';
@@ -128,7 +128,7 @@ interface Planned {
 }
 
 /** Tasks over tokens [a, b) on thread t, or one layer's attention. */
-type Segment = { rows: (a: number, b: number, t: number) => Task[] } | { attention: number };
+type Segment = { rows: (a: number, b: number, t: number) => Call[] } | { attention: number };
 interface Layer {
   q: Linear; k: Linear; v: Linear; o: Linear; ln1: [number, number]; ffn1: Linear; ffn2: Linear; ln2: [number, number]; conv: number;
 }
@@ -374,11 +374,11 @@ class Runtime {
     const { H, I, eps, act } = this.cfg;
     const apack = (t: number) => R.apack + t * align16(this.apackBytes);
     const at = (base: number, row: number, cols: number) => base + row * cols * 4;
-    const lin = (l: Linear, x: number, out: number, res: number, a: number, b: number, t: number): Task[] => [
+    const lin = (l: Linear, x: number, out: number, res: number, a: number, b: number, t: number): Call[] => [
       ['gemmPackedB', b - a, l.out, l.in, at(x, a, l.in), l.in, l.w, apack(t), at(out, a, l.out), l.out],
       ['addBias', at(out, a, l.out), b - a, l.out, l.b, res ? at(res, a, l.out) : 0],
     ];
-    const ln = (x: number, g: [number, number], a: number, b: number): Task =>
+    const ln = (x: number, g: [number, number], a: number, b: number): Call =>
       ['layerNorm', at(x, a, H), b - a, H, g[0], g[1], eps, at(x, a, H)];
     const segs: Segment[] = [{
       rows: (a, b) => [
