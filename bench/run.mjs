@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { Bench } from 'tinybench';
-import { mulberry32 } from '../tests/reference.js';
+import { timingConfig, measure as measureWith, randomArray, percentile, fmt, fmtRatio, gflops, table } from './common.mjs';
 import { select } from '../tests/cases.js';
 import { breakdown, PARTS } from './breakdown.mjs';
 
@@ -54,9 +53,8 @@ const args = parseArgs(process.argv.slice(2));
 const want = (s) => !args.only || args.only.includes(s);
 
 // Timing budgets. `time` is the budget per task summed over the rounds; rounds alternate the tasks.
-const CFG = args.quick
-  ? { rounds: 2, time: 100, iterations: 2, warmupTime: 25, warmupIterations: 2 }
-  : { rounds: 7, time: 1500, iterations: 14, warmupTime: 300, warmupIterations: 5 };
+const CFG = timingConfig(args.quick);
+const measure = (tasks) => measureWith(tasks, CFG);
 
 // ---------------------------------------------------------------- attention shapes
 
@@ -115,12 +113,6 @@ async function loadOurs() {
 
 // ---------------------------------------------------------------- data and checks
 
-function randomArray(len, seed, scale = 1) {
-  const r = mulberry32(seed);
-  const a = new Float32Array(len);
-  for (let i = 0; i < len; i++) a[i] = (r() * 2 - 1) * scale;
-  return a;
-}
 
 /** ‖x − ref‖_F / ‖ref‖_F in double precision. */
 function relErr(x, ref) {
@@ -149,72 +141,13 @@ function check(label, x, ref, tol) {
  * median of all samples over the rounds (ms).
  * task: { name, fn, beforeAll?, time?, iterations?, warmup?, rounds? }
  */
-async function measure(tasks) {
-  const samples = new Map(tasks.map((t) => [t.name, []]));
-  for (let r = 0; r < CFG.rounds; r++) {
-    const order = tasks.map((_, i) => tasks[(i + r) % tasks.length]);
-    for (const t of order) {
-      const rounds = Math.min(t.rounds ?? CFG.rounds, CFG.rounds);
-      if (r >= rounds) continue;
-      const warm = r === 0 && t.warmup !== false;
-      const bench = new Bench({
-        time: (t.time ?? CFG.time) / rounds,
-        iterations: Math.max(1, Math.ceil((t.iterations ?? CFG.iterations) / rounds)),
-        warmup: warm,
-        warmupTime: CFG.warmupTime,
-        warmupIterations: CFG.warmupIterations,
-        retainSamples: true,
-        throws: true,
-      });
-      bench.add(t.name, t.fn, t.beforeAll ? { beforeAll: t.beforeAll } : {});
-      const t0 = performance.now();
-      await bench.run();
-      if (process.env.BENCH_DEBUG) console.error(`  [${t.name}] round ${r}: ${(performance.now() - t0).toFixed(0)} ms, ${bench.tasks[0].result.latency?.samples?.length} samples`);
-      const res = bench.tasks[0].result;
-      if (res.state !== 'completed') throw new Error(`${t.name}: ${res.state} ${res.error ?? ''}`);
-      samples.get(t.name).push(...res.latency.samples);
-    }
-  }
-  const out = {};
-  for (const [name, s] of samples) {
-    const sorted = [...s].sort((a, b) => a - b);
-    out[name] = { median: percentile(sorted, 0.5), min: sorted[0], p75: percentile(sorted, 0.75), samples: sorted.length };
-  }
-  return out;
-}
 
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  const x = (sorted.length - 1) * p;
-  const lo = Math.floor(x), hi = Math.ceil(x);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (x - lo);
-}
 
 // ---------------------------------------------------------------- printing
 
-function fmt(x, digits = 2) {
-  if (x == null || Number.isNaN(x)) return '—';
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a >= 1000) return x.toFixed(0);
-  if (a >= 100) return x.toFixed(Math.max(0, digits - 1));
-  if (a >= 1) return x.toFixed(digits);
-  if (a === 0) return '0';
-  return x.toPrecision(digits + 1);
-}
 const fmtErr = (e) => (e == null ? '—' : e === 0 ? '0' : e.toExponential(1));
-const fmtRatio = (x) => (x == null || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`);
 const fmtBytes = (b) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
-function table(title, headers, rows) {
-  const cells = rows.map((r) => r.map((c) => String(c)));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`\n${title}`);
-  console.log(line(headers));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of cells) console.log(line(r));
-}
 
 // ---------------------------------------------------------------- FLOP counts
 
@@ -228,7 +161,6 @@ function nystromFlops(n, d, m, iters) {
 }
 const NYSTROM_FLOPS_FORMULA = '8·n·m·d + 2·n·m² + 2·m²·d + iters·8·m³';
 const exactFlops = (n, d) => 4 * n * n * d; // Q·Kᵀ and P·V
-const gflops = (flops, ms) => flops / (ms * 1e6);
 
 // ---------------------------------------------------------------- main
 
@@ -685,78 +617,24 @@ function ortThreadsChild(t, n, d, reps) {
 
 async function sectionThreads() {
   if (!has('createPool')) { console.log('\n7. threads: skipped (createPool missing)'); results.sections.threads = null; return; }
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const counts = [1, 2, 4, 8].filter((t) => t === 1 || t <= Math.max(2, cores));
-  const d = 64, m = 64;
-  const attn = (B, H, n) => ({ q: randomArray(B * H * n * d, 31), k: randomArray(B * H * n * d, 32), v: randomArray(B * H * n * d, 33), o: new Float32Array(B * H * n * d), shape: [B, H, n, d] });
-  const CASES = [
-    { name: 'nystrom n=16384', kind: 'nystrom', x: attn(1, 1, 16384) },
-    { name: 'nystrom n=4096', kind: 'nystrom', x: attn(1, 1, 4096) },
-    { name: 'nystrom H=12 n=4096', kind: 'nystrom', x: attn(1, 12, 4096) },
-    { name: 'exact n=4096', kind: 'softmax', x: attn(1, 1, 4096), slow: true },
-    ...[[1024, 1024, 1024], [64, 4096, 64], [4096, 64, 64]].map(([M, K, N]) => ({ name: `matmul ${M}×${K}×${N}`, kind: 'matmul', M, K, N,
-      x: { a: randomArray(M * K, 34), b: randomArray(K * N, 35), c: new Float32Array(M * N) }, flops: 2 * M * K * N })),
-  ];
-  const out = { counts, cores, builds: {}, ort: {} };
+  const d = 64;
   const reps = args.quick ? 2 : 5;
   // ORT exact attention n = 4096, 1 and 2 threads (children), before and after our rounds.
   const ortRuns = { 1: [], 2: [] };
   const runOrt = () => { for (const t of [1, 2]) { const ms = ortThreadsChild(t, 4096, d, reps); if (ms != null) ortRuns[t].push(ms); } };
   runOrt();
-  for (const bd of builds) {
-    const pools = {};
-    for (const t of counts.filter((t) => t > 1)) {
-      const p = await O.createPool({ threads: t, build: bd });
-      if (p.threads === t) pools[t] = p; else { notes.push(`pool of ${t} (${bd}): ${p.reason}`); await p.close(); }
-    }
-    const run = (c, t) => {
-      const pool = pools[t];
-      const { x } = c;
-      if (c.kind === 'matmul') return pool ? pool.matmul(x.a, x.b, c.M, c.K, c.N, x.c) : (O.selectBuild(bd), O.matmul(x.a, x.b, c.M, c.K, c.N, x.c));
-      const o = { shape: x.shape, landmarks: m, out: x.o };
-      const fn = c.kind === 'nystrom' ? 'nystromAttention' : 'softmaxAttention';
-      if (pool) return pool[fn](x.q, x.k, x.v, o);
-      O.selectBuild(bd);
-      return O[fn](x.q, x.k, x.v, o);
-    };
-    // Correctness first: every pool result bit-identical to the synchronous call.
-    for (const c of CASES) {
-      const want = (await run(c, 1)).slice();
-      for (const t of Object.keys(pools)) {
-        const got = await run(c, Number(t));
-        let same = got.length === want.length;
-        for (let i = 0; same && i < got.length; i++) same = Object.is(got[i], want[i]);
-        if (!same) fail(`threads: ${c.name} ${bd} with ${t} threads differs from the synchronous call`);
-      }
-    }
-    // Warm every task up before the rounds (each worker's code reaches the optimising tier).
-    for (const c of CASES) for (const t of [1, ...Object.keys(pools).map(Number)]) for (let i = 0; i < (c.slow ? 2 : 5); i++) await run(c, t);
-    const tasks = [];
-    for (const c of CASES) {
-      for (const t of [1, ...Object.keys(pools).map(Number)]) {
-        tasks.push({ name: `${c.name} ${bd} ×${t}`, fn: () => run(c, t), ...(c.slow ? { time: CFG.time / 2, iterations: args.quick ? 2 : 4 } : {}) });
-      }
-    }
-    const t = await measure(tasks);
-    for (const p of Object.values(pools)) await p.close();
-    const rows = [];
-    const entry = {};
-    for (const c of CASES) {
-      const base = t[`${c.name} ${bd} ×1`]?.median;
-      const cells = [];
-      entry[c.name] = {};
-      for (const n of [1, ...Object.keys(pools).map(Number)]) {
-        const ms = t[`${c.name} ${bd} ×${n}`]?.median;
-        entry[c.name][n] = { ms, speedup: base / ms, gflops: c.flops ? gflops(c.flops, ms) : undefined };
-        cells.push(c.flops ? `${fmt(gflops(c.flops, ms), 1)} GF/s` : `${fmt(ms, 2)} ms`, n === 1 ? '—' : fmtRatio(base / ms));
-      }
-      rows.push([c.name, ...cells]);
-    }
-    const heads = [];
-    for (const n of [1, ...Object.keys(pools).map(Number)]) heads.push(`${n} thr`, `× vs 1`);
-    table(`7. threads (${bd}): 1 = the synchronous call; more = createPool (copies in/out included)`, ['', ...heads], rows);
-    out.builds[bd] = entry;
-  }
+  // Ours in a process of its own (bench/threads.mjs), as onnxruntime-web's thread counts run in theirs:
+  // the pool's workers then share the process with nothing but this package.
+  const json = path.join(os.tmpdir(), `nystrom-threads-${process.pid}.json`);
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', path.join(here, 'threads.mjs'), ...(args.quick ? ['--quick'] : []), '--json', json],
+    { stdio: 'inherit', timeout: 900000 });
+  if (r.status !== 0 || !fs.existsSync(json)) { fail(`threads: bench/threads.mjs exited ${r.status}`); results.sections.threads = null; return; }
+  const out = JSON.parse(fs.readFileSync(json, 'utf8'));
+  fs.rmSync(json, { force: true });
+  for (const f of out.failures ?? []) fail(f);
+  notes.push(...(out.notes ?? []));
+  delete out.failures;
+  delete out.notes;
   runOrt();
   const med = (a) => (a.length ? [...a].sort((x, y) => x - y)[a.length >> 1] : null);
   out.ort = { exact4096: { 1: med(ortRuns[1]), 2: med(ortRuns[2]) }, runs: ortRuns };
