@@ -33,8 +33,6 @@ export type Program = Task[][][];
 /** Rows per task: small enough that an abort is seen soon and the threads finish together, large
  *  enough to cost nothing (whole row blocks of the Nyström output). */
 const ROWS_PER_TASK = CONSTS.ROW_BLOCK;
-/** The pseudo-inverse's cost per flop against the kernel-3 rows' (measured at m = 64, n = 16384). */
-const PINV_SLOWDOWN = 4.5;
 /** Exact attention rows per task (each call packs the head's K and V: few, long tasks). */
 const EXACT_ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
 
@@ -145,8 +143,7 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
   } else {
     // Fewer heads than threads (one long sequence): the small steps — landmarks, kernel 2, α and the
     // pseudo-inverses — on thread 0 (prepare is in the same phase: they do not read KEEP/BIAS),
-    // then kernel-3 rows split across threads, thread 0 taking fewer for its pinv work. (Each
-    // kernel-3 call packs the head's K and V, so the rows go in T parts, not claimed chunks.)
+    // then kernel-3 rows claimed by every thread, thread 0 after its pinv work.
     program.length = 0;
     const first = emptyPhase(T);
     first[0].push(['prepare', ctx]);
@@ -155,13 +152,13 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
     const k3 = emptyPhase(T);
     k3[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
-    // pinv ≈ iters·8·m³ flops at PINV_SLOWDOWN times the cost per flop of the kernel-3 rows (4·n·d
-    // flops each; its m×m products are small: measured): thread 0's share shrinks by that many rows.
-    const pinvRows = Math.min(m, Math.round((PINV_SLOWDOWN * c.iters * 8 * m * m * m) / (4 * n * c.d)));
+    // Kernel-3 rows claimed in a few large chunks (each call packs the head's K and V, so chunks stay
+    // big): thread 0 joins once its pseudo-inverses are done, whatever they cost on this machine.
+    const chunk = Math.max(8, Math.ceil(m / (2 * T)));
+    const claims = new Claims();
     for (let h = 0; h < BH; h++) {
-      const cut = [0];
-      for (let t = 1; t <= T; t++) cut.push(t === T ? m : Math.min(m, Math.max(cut[t - 1], Math.round((t * (m + pinvRows)) / T - pinvRows))));
-      for (let t = 0; t < T; t++) if (cut[t] < cut[t + 1]) k3[t].push(['nyKernel3', ctx, t, h, cut[t], cut[t + 1]]);
+      const word = claims.word();
+      for (let t = 0; t < T; t++) k3[t].push([CLAIM, word, m, chunk, 'nyKernel3', ctx, t, h]);
     }
     program.push(k3);
   }

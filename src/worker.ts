@@ -39,6 +39,9 @@ function ctl(): Int32Array {
   return new Int32Array(memory!.buffer, control, CONTROL_BYTES / 4);
 }
 
+/** How long a thread at a barrier spins before it sleeps (ms). */
+const SPIN_MS = 0.5;
+
 /** Waits until every thread has arrived (a sense of generation, reset by the host before each call). */
 function barrier(c: Int32Array, threads: number): void {
   const gen = Atomics.load(c, GEN);
@@ -50,6 +53,10 @@ function barrier(c: Int32Array, threads: number): void {
     Atomics.notify(c, GEN);
     return;
   }
+  // Spin a little first: the others are usually a fraction of a millisecond away, and a sleeping
+  // thread is woken late (an idle virtual CPU can take up to a millisecond to resume).
+  const spinUntil = performance.now() + SPIN_MS;
+  while (Atomics.load(c, GEN) === gen && performance.now() < spinUntil) { /* spin */ }
   while (Atomics.load(c, GEN) === gen) {
     if (Atomics.load(c, ABORT)) throw new Aborted();
     Atomics.wait(c, GEN, gen, 20); // wakes on notify, or re-checks ABORT every 20 ms
