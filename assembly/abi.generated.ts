@@ -58,8 +58,6 @@
 // @ts-ignore: decorator
 @inline export const PROF_SCAN: i32 = 5;
 // @ts-ignore: decorator
-@inline export const PROF_OTHER: i32 = 6;
-// @ts-ignore: decorator
 @inline export const EXACT_ROWS: i32 = 64;
 // @ts-ignore: decorator
 @inline export const FLASH_ROWS: i32 = 64;

@@ -6,24 +6,29 @@ import { expv, loadPartial, madd, storePartial } from './util';
 
 /** x[i][j] += bias[j] (+ res[i][j] when res ≠ 0), for rows × cols. */
 export function addBias(x: usize, rows: i32, cols: i32, bias: usize, res: usize): void {
-  const c4 = cols & ~3, tail = cols - c4;
   const rowBytes = <usize>cols << 2;
   for (let i = 0; i < rows; i++) {
     const r = x + <usize>i * rowBytes;
-    const rr = res + <usize>i * rowBytes;
-    let j = 0;
-    for (; j < c4; j += 4) {
-      const o = <usize>j << 2;
-      let y = f32x4.add(v128.load(r + o), v128.load(bias + o));
-      if (res) y = f32x4.add(y, v128.load(rr + o));
-      v128.store(r + o, y);
-    }
-    if (tail) {
-      const o = <usize>j << 2;
-      let y = f32x4.add(loadPartial(r + o, tail), loadPartial(bias + o, tail));
-      if (res) y = f32x4.add(y, loadPartial(rr + o, tail));
-      storePartial(r + o, y, tail);
-    }
+    sumRow(r, r, bias, res ? res + <usize>i * rowBytes : 0, cols);
+  }
+}
+
+/** dst[j] = (a[j] + b[j]) + c[j] for `cols` floats (c = 0: dst = a + b); dst may be a. */
+// @ts-ignore: decorator
+@inline function sumRow(dst: usize, a: usize, b: usize, c: usize, cols: i32): void {
+  const c4 = cols & ~3, tail = cols - c4;
+  let j = 0;
+  for (; j < c4; j += 4) {
+    const o = <usize>j << 2;
+    let y = f32x4.add(v128.load(a + o), v128.load(b + o));
+    if (c) y = f32x4.add(y, v128.load(c + o));
+    v128.store(dst + o, y);
+  }
+  if (tail) {
+    const o = <usize>j << 2;
+    let y = f32x4.add(loadPartial(a + o, tail), loadPartial(b + o, tail));
+    if (c) y = f32x4.add(y, loadPartial(c + o, tail));
+    storePartial(dst + o, y, tail);
   }
 }
 
@@ -166,24 +171,10 @@ export function biasActivation(x: usize, rows: i32, cols: i32, bias: usize, kind
  */
 export function embed(dst: usize, word: usize, types: usize, pos: usize, ids: usize, tts: usize, poss: usize, count: i32, cols: i32): void {
   const rowBytes = <usize>cols << 2;
-  const c4 = cols & ~3, tail = cols - c4;
   for (let t = 0; t < count; t++) {
-    const o = dst + <usize>t * rowBytes;
     const w = word + <usize>load<i32>(ids + (<usize>t << 2)) * rowBytes;
     const ty = types + (tts ? <usize>load<i32>(tts + (<usize>t << 2)) * rowBytes : 0);
     const p = pos ? pos + <usize>load<i32>(poss + (<usize>t << 2)) * rowBytes : 0;
-    let j = 0;
-    for (; j < c4; j += 4) {
-      const off = <usize>j << 2;
-      let y = f32x4.add(v128.load(w + off), v128.load(ty + off));
-      if (p) y = f32x4.add(y, v128.load(p + off));
-      v128.store(o + off, y);
-    }
-    if (tail) {
-      const off = <usize>j << 2;
-      let y = f32x4.add(loadPartial(w + off, tail), loadPartial(ty + off, tail));
-      if (p) y = f32x4.add(y, loadPartial(p + off, tail));
-      storePartial(o + off, y, tail);
-    }
+    sumRow(dst + <usize>t * rowBytes, w, ty, p, cols);
   }
 }

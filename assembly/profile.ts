@@ -13,7 +13,8 @@
 
 // Slots (ENUMS.PROF in scripts/abi.mjs): PROF_GEMM (packing included), PROF_SOFTMAX (logits, max,
 // exp, sum, scale), PROF_LANDMARKS (segment means), PROF_PINV (the iteration's own work and the
-// statistics; its products are gemm), PROF_CONV, PROF_SCAN (finiteness), PROF_OTHER.
+// statistics; its products are gemm), PROF_CONV, PROF_SCAN (finiteness). The host counts the rest
+// of a call as "other".
 // @ts-ignore: decorator
 @inline const SLOTS: i32 = 8;
 // @ts-ignore: decorator

@@ -88,9 +88,9 @@ export function breakdown({ kind, n, d = 64, m = 64, build = 'simd', reps = 9, s
       let kernels = 0;
       names.forEach((name, i) => {
         kernels += times[i];
-        if (name in sum) sum[name] += times[i];
+        sum[name] += times[i];
       });
-      sum.other += t2 - t1 - kernels + (times[names.indexOf('other')] ?? 0);
+      sum.other += t2 - t1 - kernels;
     }
   } finally {
     lib.selectBuild(prev);

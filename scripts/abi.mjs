@@ -15,7 +15,7 @@ export const ENUMS = {
   /** Activations of a Hugging Face config's hidden_act (model.ts); 'linear' is the identity. */
   ACT: ['gelu_new', 'gelu', 'relu', 'gelu_fast', 'quick_gelu', 'silu', 'tanh', 'linear'],
   /** Time slots of the profile builds (assembly/profile.ts): what a kernel brackets its work as. */
-  PROF: ['gemm', 'softmax', 'landmarks', 'pinv', 'conv', 'scan', 'other'],
+  PROF: ['gemm', 'softmax', 'landmarks', 'pinv', 'conv', 'scan'],
 };
 
 /** Constants both sides size memory with. */

@@ -40,7 +40,9 @@ export function installSize(dir = join(root, 'node_modules')) {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
-        if (existsSync(join(p, 'package.json')) && /node_modules$/.test(d) || /node_modules[\\/]@[^\\/]+$/.test(d)) packages++;
+        // a package: a folder with a package.json right in node_modules or in a node_modules/@scope
+        const inModules = /node_modules$/.test(d) || /node_modules[\\/]@[^\\/]+$/.test(d);
+        if (inModules && existsSync(join(p, 'package.json'))) packages++;
         walk(p);
       } else bytes += lstatSync(p).size;
     }

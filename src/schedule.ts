@@ -149,17 +149,10 @@ function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Pr
     first[0].push(['prepare', ctx]);
     for (let h = 0; h < BH; h++) first[0].push(['nyLandmarks', ctx, 0, h, 0, m], ['nyKernel2', ctx, 0, h]);
     program.push(first);
-    const k3 = emptyPhase(T);
-    k3[0].push(['nyAlpha', ctx]);
-    for (let h = 0; h < BH; h++) k3[0].push(['nyPinv', ctx, 0, h]);
     // Kernel-3 rows claimed in a few large chunks (each call packs the head's K and V, so chunks stay
     // big): thread 0 joins once its pseudo-inverses are done, whatever they cost on this machine.
-    const chunk = Math.max(8, Math.ceil(m / (2 * T)));
-    const claims = new Claims();
-    for (let h = 0; h < BH; h++) {
-      const word = claims.word();
-      for (let t = 0; t < T; t++) k3[t].push([CLAIM, word, m, chunk, 'nyKernel3', ctx, t, h]);
-    }
+    const k3 = rangesPhase(T, BH, m, true, 'nyKernel3', (h, t) => [ctx, t, h], Math.max(8, Math.ceil(m / (2 * T))));
+    k3[0].unshift(['nyAlpha', ctx], ...Array.from({ length: BH }, (_, h): Task => ['nyPinv', ctx, 0, h]));
     program.push(k3);
   }
   program.push(rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));

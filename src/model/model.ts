@@ -339,7 +339,7 @@ class Runtime {
   /** Plans the call's memory and writes its inputs and the layers' attention contexts. */
   private setup(job: Job, threads: number): Planned {
     const P = this.plan(job.B, job.n, job.mask !== null, job.keep, threads);
-    const { R, plan, c, xAt, ctxAt } = P;
+    const { R, plan, c, ctxAt } = P;
     const { B, n, ids, mask, tts, poss } = job;
     const mem = this.e.buffer;
     const Tn = B * n;
@@ -360,7 +360,6 @@ class Runtime {
       writeContext(mem, R.attn, kind, c, plan, { q: R.q, k: R.k, v: R.v, out: R.ctx, mask: R.mask, conv: layer.conv }, true);
       new Uint8Array(mem, ctxAt[l], CTX_BYTES).set(new Uint8Array(mem, R.attn, CTX_BYTES));
     });
-    void xAt;
     return P;
   }
 
@@ -726,15 +725,24 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     }
   }
 
+  /** fromPretrained: the checkpoint's two files read (with progress), then `load`. */
+  async function pretrained<T>(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void },
+                               load: (bytes: Uint8Array, config: NystromformerConfig, options: ModelOptions) => T): Promise<T> {
+    const { onProgress, ...rest } = options;
+    const { bytes, config } = await readCheckpoint(urlOrDir, onProgress);
+    return load(bytes, config, rest);
+  }
+
+  type WithLogits = ModelOutput & { logits: Float32Array; logitsShape: number[] };
+  const withLogits = (r: ReturnType<Runtime['forward']>): WithLogits => ({ ...r.base, logits: r.logits!, logitsShape: r.logitsShape! });
+
   /** The base model: last hidden state (and every hidden state). */
   class NystromformerModel extends Base {
     static fromSafetensors(bytes: Uint8Array, config: NystromformerConfig, options?: ModelOptions): NystromformerModel {
       return new NystromformerModel(runtime(bytes, config, options, 'base'));
     }
-    static async fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerModel> {
-      const { onProgress, ...rest } = options;
-      const { bytes, config } = await readCheckpoint(urlOrDir, onProgress);
-      return NystromformerModel.fromSafetensors(bytes, config, rest);
+    static fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerModel> {
+      return pretrained(urlOrDir, options, NystromformerModel.fromSafetensors);
     }
     forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput {
       return this.run(inputIds, options).base;
@@ -744,43 +752,33 @@ export function makeModels(source: ModuleSource, defaultBuild: () => BuildName):
     }
   }
 
+  /** A model with a head: the base output and its logits. */
+  abstract class HeadModel extends Base {
+    forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): WithLogits {
+      return withLogits(this.run(inputIds, options));
+    }
+    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<WithLogits> {
+      return withLogits(await this.runAsync(inputIds, options));
+    }
+  }
+
   /** The masked-LM model: logits [B, n, vocab]. */
-  class NystromformerForMaskedLM extends Base {
+  class NystromformerForMaskedLM extends HeadModel {
     static fromSafetensors(bytes: Uint8Array, config: NystromformerConfig, options?: ModelOptions): NystromformerForMaskedLM {
       return new NystromformerForMaskedLM(runtime(bytes, config, options, 'mlm'));
     }
-    static async fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerForMaskedLM> {
-      const { onProgress, ...rest } = options;
-      const { bytes, config } = await readCheckpoint(urlOrDir, onProgress);
-      return NystromformerForMaskedLM.fromSafetensors(bytes, config, rest);
-    }
-    forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] } {
-      const r = this.run(inputIds, options);
-      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
-    }
-    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput & { logits: Float32Array; logitsShape: number[] }> {
-      const r = await this.runAsync(inputIds, options);
-      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
+    static fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerForMaskedLM> {
+      return pretrained(urlOrDir, options, NystromformerForMaskedLM.fromSafetensors);
     }
   }
 
   /** The sequence classifier: logits [B, numLabels] from token 0. */
-  class NystromformerForSequenceClassification extends Base {
+  class NystromformerForSequenceClassification extends HeadModel {
     static fromSafetensors(bytes: Uint8Array, config: NystromformerConfig, options?: ModelOptions): NystromformerForSequenceClassification {
       return new NystromformerForSequenceClassification(runtime(bytes, config, options, 'cls'));
     }
-    static async fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerForSequenceClassification> {
-      const { onProgress, ...rest } = options;
-      const { bytes, config } = await readCheckpoint(urlOrDir, onProgress);
-      return NystromformerForSequenceClassification.fromSafetensors(bytes, config, rest);
-    }
-    forward(inputIds: ArrayLike<number>[], options?: ForwardOptions): ModelOutput & { logits: Float32Array; logitsShape: number[] } {
-      const r = this.run(inputIds, options);
-      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
-    }
-    async forwardAsync(inputIds: ArrayLike<number>[], options?: ForwardOptions & PoolCallOptions): Promise<ModelOutput & { logits: Float32Array; logitsShape: number[] }> {
-      const r = await this.runAsync(inputIds, options);
-      return { ...r.base, logits: r.logits!, logitsShape: r.logitsShape! };
+    static fromPretrained(urlOrDir: string | URL, options: ModelOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<NystromformerForSequenceClassification> {
+      return pretrained(urlOrDir, options, NystromformerForSequenceClassification.fromSafetensors);
     }
   }
 

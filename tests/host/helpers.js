@@ -100,3 +100,13 @@ export function applyMatrix(A, v, mask, shape) {
   }
   return out;
 }
+
+/** Runs fn with a fresh pool of lib.createPool(options), closed afterwards whatever happens. */
+export async function withPool(options, fn) {
+  const pool = await lib.createPool(options);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}

@@ -7,19 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { smallConfig, randomCheckpoint, randomIds } from '../model/checkpoint.js';
 import { makeQKV } from '../reference.js';
-import { lib, tag, BUILD, assertBitsEqual } from './helpers.js';
+import { lib, tag, BUILD, assertBitsEqual, withPool } from './helpers.js';
 
 const { NystromformerModel, NystromformerForMaskedLM, NystromformerForSequenceClassification } = lib;
 const CLASSES = { base: NystromformerModel, mlm: NystromformerForMaskedLM, cls: NystromformerForSequenceClassification };
-
-async function withPool(options, fn) {
-  const pool = await lib.createPool(options);
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close();
-  }
-}
 
 function assertSameOutput(got, want, what) {
   assertBitsEqual(got.lastHiddenState, want.lastHiddenState, `${what}: lastHiddenState`);

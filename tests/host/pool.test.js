@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { makeQKV, randn } from '../reference.js';
-import { lib, tag, BUILD, assertBitsEqual, makeMask } from './helpers.js';
+import { lib, tag, BUILD, assertBitsEqual, makeMask, withPool } from './helpers.js';
 
 const TERMINATE = Symbol.for('nystrom-wasm:terminate-worker');
 
@@ -24,15 +24,6 @@ function cases() {
     }
   }
   return out;
-}
-
-async function withPool(options, fn) {
-  const pool = await lib.createPool(options);
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close();
-  }
 }
 
 for (const threads of [1, 2, 3]) {
