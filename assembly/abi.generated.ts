@@ -66,6 +66,8 @@
 // @ts-ignore: decorator
 @inline export const ROW_BLOCK: i32 = 256;
 // @ts-ignore: decorator
+@inline export const K3_COLS: i32 = 512;
+// @ts-ignore: decorator
 @inline export const STATS: i32 = 4;
 // Call-context field byte offsets.
 // @ts-ignore: decorator
@@ -123,7 +125,7 @@
 // @ts-ignore: decorator
 @inline export const CTX_F1: usize = 104; // kernel 1 of every head (factors and matrix modes)
 // @ts-ignore: decorator
-@inline export const CTX_F3: usize = 108; // kernel 3 of every head (factors and matrix modes)
+@inline export const CTX_F3: usize = 108; // kernel 3 of every head (factors and matrix modes; attention mode when K3_SHARED)
 // @ts-ignore: decorator
 @inline export const CTX_KEEP: usize = 112; // f32 [B, NP]: 0 for pad rows and masked tokens, else 1
 // @ts-ignore: decorator
@@ -143,24 +145,30 @@
 // @ts-ignore: decorator
 @inline export const CTX_K3V: usize = 144; // f32 [B·H, M, D]: kernel 3 · V
 // @ts-ignore: decorator
-@inline export const CTX_SCRATCH: usize = 148; // base of thread 0's scratch
+@inline export const CTX_K3_SHARED: usize = 148; // 1: kernel 3 [M, NP] and the packed V of each head live in the shared workspace (F3, PACK_V: a call whose heads are split across threads), else in each thread's scratch (T_K3, T_PACK_V)
 // @ts-ignore: decorator
-@inline export const CTX_SCRATCH_BYTES: usize = 152; // bytes per thread
+@inline export const CTX_PACK_V: usize = 152; // V of every head packed by packB (panels only), when K3_SHARED
 // @ts-ignore: decorator
-@inline export const CTX_T_K1: usize = 156; // offset in a thread's scratch: ROW_BLOCK × M kernel-1 block
+@inline export const CTX_BAD: usize = 156; // i32 set to 1 by a range that wrote a non-finite attention output (attention mode); the host zeroes it
 // @ts-ignore: decorator
-@inline export const CTX_T_W: usize = 160; // ROW_BLOCK × M: k1·Z block
+@inline export const CTX_SCRATCH: usize = 160; // base of thread 0's scratch
 // @ts-ignore: decorator
-@inline export const CTX_T_K3: usize = 164; // M × NP: kernel-3 rows (attention mode)
+@inline export const CTX_SCRATCH_BYTES: usize = 164; // bytes per thread
 // @ts-ignore: decorator
-@inline export const CTX_T_PINV: usize = 168; // pinvWorkBytes(M)
+@inline export const CTX_T_K1: usize = 168; // offset in a thread's scratch: ROW_BLOCK × M kernel-1 block
 // @ts-ignore: decorator
-@inline export const CTX_T_GEMM: usize = 172; // gemm packing scratch
+@inline export const CTX_T_W: usize = 172; // ROW_BLOCK × M: k1·Z block
 // @ts-ignore: decorator
-@inline export const CTX_T_S: usize = 176; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
+@inline export const CTX_T_K3: usize = 176; // M × NP: kernel 3 (attention mode, unless K3_SHARED)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_KT: usize = 180; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
+@inline export const CTX_T_PINV: usize = 180; // pinvWorkBytes(M)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_V: usize = 184; // V packed: packB's panels (attention mode)
+@inline export const CTX_T_GEMM: usize = 184; // gemm packing scratch
 // @ts-ignore: decorator
-@inline export const CTX_BYTES: usize = 188;
+@inline export const CTX_T_S: usize = 188; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
+// @ts-ignore: decorator
+@inline export const CTX_T_PACK_KT: usize = 192; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
+// @ts-ignore: decorator
+@inline export const CTX_T_PACK_V: usize = 196; // V packed: packB's panels (attention mode; Nyström: unless K3_SHARED)
+// @ts-ignore: decorator
+@inline export const CTX_BYTES: usize = 200;

@@ -27,7 +27,7 @@ export function attention(ctx: usize): void {
   nyAlpha(ctx);
   for (let i = 0; i < BH; i++) {
     nyPinv(ctx, 0, i);
-    nyKernel3(ctx, 0, i, 0, m);
+    nyKernel3(ctx, 0, i);
     nyRows(ctx, 0, i, 0, n);
     if (mode == MODE_FACTORS) factorsFill(ctx, i);
     else if (mode == MODE_MATRIX) nyMatrixRows(ctx, 0, i, 0, n);

@@ -18,7 +18,7 @@
 // and factors modes T_PACK_KT also holds gemmPacked's A blocks). Memory O(n·d) per thread in
 // attention mode, O(EXACT_ROWS·n + n·d) in the others.
 import {
-  EXACT_ROWS, CTX_CONV, CTX_D, CTX_F1, CTX_H, CTX_K, CTX_KS, CTX_LD, CTX_MASK, CTX_MODE, CTX_N, CTX_NP,
+  EXACT_ROWS, CTX_BAD, CTX_CONV, CTX_D, CTX_F1, CTX_H, CTX_K, CTX_KS, CTX_LD, CTX_MASK, CTX_MODE, CTX_N, CTX_NP,
   CTX_O_LD, CTX_OUT, CTX_PAD, CTX_Q, CTX_STYLE, CTX_T_PACK_KT, CTX_T_PACK_V, CTX_T_S, CTX_V,
   MODE_ATTENTION, MODE_FACTORS, MODE_MATRIX, STYLE_HF, STYLE_LUCIDRAINS,
 } from './abi.generated';
@@ -27,6 +27,7 @@ import { gemmPacked, packB } from './gemm';
 import { softmaxRows } from './softmax';
 import { flashRows } from './flash';
 import { convResidualAdd } from './conv';
+import { firstNonFinite } from './util';
 
 /**
  * Query rows [r0, r1) of head i (0 ≤ r0 ≤ r1 ≤ N). MODE attention: output rows (plus conv rows);
@@ -55,7 +56,7 @@ export function exactRows(ctx: usize, t: i32, i: i32, r0: i32, r1: i32): void {
   if (mode == MODE_ATTENTION) {
     flashRows(r1 - r0, n, d, pad, q + (<usize>r0 * <usize>ld << 2), ld, packKT, packV, scale, colBias, fill,
       fill ? fill + (<usize>(pad + r0) << 2) : 0, out + (<usize>r0 * <usize>oLd << 2), oLd, s);
-    addConv(ctx, i, r0, r1);
+    finishRows(ctx, i, r0, r1);
     return;
   }
   for (let r = r0; r < r1; r += EXACT_ROWS) {
@@ -73,7 +74,23 @@ export function exactRows(ctx: usize, t: i32, i: i32, r0: i32, r1: i32): void {
       memory.copy(out + <usize>(pad + r) * npBytes, s, <usize>rows * npBytes);
     }
   }
-  if (mode == MODE_ATTENTION) addConv(ctx, i, r0, r1);
+  if (mode == MODE_ATTENTION) finishRows(ctx, i, r0, r1);
+}
+
+/**
+ * Attention mode, output rows [r0, r1) of head i written: the conv residual added, then BAD set
+ * when a row holds a NaN/±Infinity (the host reports it; the rows are still in cache here).
+ */
+export function finishRows(ctx: usize, i: i32, r0: i32, r1: i32): void {
+  addConv(ctx, i, r0, r1);
+  const d = field(ctx, CTX_D), oLd = field(ctx, CTX_O_LD);
+  const out = outHead(ctx, ptr(ctx, CTX_OUT), i);
+  for (let r = r0; r < r1; r++) {
+    if (firstNonFinite(out + (<usize>r * <usize>oLd << 2), d) >= 0) {
+      store<i32>(ctx + CTX_BAD, 1);
+      return;
+    }
+  }
 }
 
 /**

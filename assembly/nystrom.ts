@@ -5,10 +5,15 @@
 //
 // Phases and what they need (a barrier between dependent phases):
 //   nyLandmarks(head, j0, j1)  segments [j0, j1) of Q~ and K~                        → QL, KL, LMCOUNT
+//                              (or of one of them: nyQLandmarks → QL, LMCOUNT; nyKLandmarks → KL)
 //   nyKernel2(head)            k2 = softmax(Q~K~ᵀ), its statistics      (all landmarks of the head)
 //   nyAlpha()                  α of every head                           (kernel 2 of every head)
 //   nyPinv(head)               Z = pinv(k2)                                           → Z
-//   nyKernel3(head, j0, j1)    rows [j0, j1) of k3 = softmax(Q~Kᵀ) and of k3·V        → K3V (or F3)
+//   nyKernel3Logits(head, c0, c1) columns [c0, c1) of Q~Kᵀ (landmarks of the head)   → k3 logits
+//   nyPackV(head, p0, p1)      panels [p0, p1) of V packed for k3·V (attention mode)   → packed V
+//   nyKernel3Rows(head, j0, j1) rows [j0, j1) of k3 = softmax(Q~Kᵀ) and of k3·V
+//                              (every logit of the head, the packed V)               → K3V (or F3)
+//   (nyKernel3(head) runs the three over the whole head on one thread)
 //   nyRows(head, r0, r1)       rows [r0, r1) of k1 = softmax(QK~ᵀ) and of (k1·Z)·(k3·V) + conv
 //                              (Z and K3V of the head)                                → OUT (or F1)
 //   nyMatrixRows(head, r0, r1) rows of k1·Z·k3 (matrix mode, after the factors)
@@ -18,20 +23,22 @@
 // mask and the left padding are folded into the landmark means and the softmaxes, and lucidrains'
 // V·mask is applied as kernel 3's columns times the mask (exact for 0/1 weights): nothing of n×d is
 // copied. Per head the call keeps landmarks, kernel 2, Z and k3·V (O(m·(d + m))); per thread
-// kernel-1/k1·Z blocks of ROW_BLOCK rows and kernel-3 rows (O(ROW_BLOCK·m + m·n')).
+// kernel-1/k1·Z blocks of ROW_BLOCK rows, kernel 3 and the packed V of the head in hand
+// (O(ROW_BLOCK·m + m·n' + n·d)) — the last two per head in the shared workspace instead when the
+// threads split a head (K3_SHARED).
 import {
-  ROW_BLOCK, STATS, CTX_B, CTX_D, CTX_F1, CTX_F3, CTX_H, CTX_INIT, CTX_ITERS, CTX_K, CTX_K2, CTX_K3V,
+  K3_COLS, ROW_BLOCK, STATS, CTX_B, CTX_D, CTX_F1, CTX_F3, CTX_H, CTX_INIT, CTX_ITERS, CTX_K, CTX_K2, CTX_K3V, CTX_K3_SHARED, CTX_PACK_V, CTX_T_PACK_V,
   CTX_KL, CTX_LD, CTX_LMCOUNT, CTX_M, CTX_MASK, CTX_MODE, CTX_N, CTX_NP, CTX_O_LD, CTX_OUT, CTX_PAD, CTX_Q,
   CTX_QL, CTX_STATS, CTX_STYLE, CTX_T_GEMM, CTX_T_K1, CTX_T_K3, CTX_T_PINV, CTX_T_W, CTX_UNEVEN, CTX_V, CTX_Z,
   INIT_ABS_ROWCOL, INIT_EXACT, INIT_ORIGINAL, MODE_ATTENTION, STYLE_HF, STYLE_LUCIDRAINS,
 } from './abi.generated';
 import { biasOf, field, inHead, kScale, keepOf, maskOf, outHead, perHead, ptr, qScale, scratch } from './context';
-import { gemm } from './gemm';
+import { gemm, gemmPackedB, packB } from './gemm';
 import { softmaxRows } from './softmax';
 import { segmentMeans } from './landmarks';
 import { matrixStats, pinvIterate } from './pinv';
 import { scaleColumns } from './util';
-import { addConv } from './exact';
+import { finishRows } from './exact';
 
 /** lucidrains' eps in the masked mean. */
 // @ts-ignore: decorator
@@ -44,19 +51,30 @@ import { addConv } from './exact';
 
 /** Landmark segments [j0, j1) of Q and K of head i (and lucidrains' mask counts). */
 export function nyLandmarks(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
+  nyQLandmarks(ctx, t, i, j0, j1);
+  nyKLandmarks(ctx, t, i, j0, j1);
+}
+
+/** Landmark segments [j0, j1) of Q of head i (and lucidrains' mask counts). */
+export function nyQLandmarks(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
+  landmarksOf(ctx, i, j0, j1, CTX_Q, CTX_QL, qScale(field(ctx, CTX_STYLE), field(ctx, CTX_D)), true);
+}
+
+/** Landmark segments [j0, j1) of K of head i. */
+export function nyKLandmarks(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
+  landmarksOf(ctx, i, j0, j1, CTX_K, CTX_KL, kScale(field(ctx, CTX_STYLE), field(ctx, CTX_D)), false);
+}
+
+function landmarksOf(ctx: usize, i: i32, j0: i32, j1: i32, x: usize, dst: usize, scale: f32, counts: bool): void {
   const n = field(ctx, CTX_N), d = field(ctx, CTX_D), m = field(ctx, CTX_M), ld = field(ctx, CTX_LD);
   const style = field(ctx, CTX_STYLE), uneven = field(ctx, CTX_UNEVEN), pad = field(ctx, CTX_PAD);
   const lucidMask = lucidMasked(ctx);
   // Authors and lucidrains average the masked rows (a masked row counts in the authors' divisor);
   // lucidrains divides by the mask count (+ eps) instead. hf averages the raw rows.
   const weights: usize = style != STYLE_HF ? maskOf(ctx, i) : 0;
-  const lm: usize = lucidMask ? perHead(ctx, CTX_LMCOUNT, i, <usize>m) : 0;
-  const md = <usize>m * <usize>d;
-  const mm = lucidMask ? 1 : 0;
-  segmentMeans(inHead(ctx, ptr(ctx, CTX_Q), i), ld, n, d, m, uneven, pad, qScale(style, d), weights, mm, LUCID_EPS,
-    perHead(ctx, CTX_QL, i, md), lm, j0, j1);
-  segmentMeans(inHead(ctx, ptr(ctx, CTX_K), i), ld, n, d, m, uneven, pad, kScale(style, d), weights, mm, LUCID_EPS,
-    perHead(ctx, CTX_KL, i, md), 0, j0, j1);
+  const lm: usize = lucidMask && counts ? perHead(ctx, CTX_LMCOUNT, i, <usize>m) : 0;
+  segmentMeans(inHead(ctx, ptr(ctx, x), i), ld, n, d, m, uneven, pad, scale, weights, lucidMask ? 1 : 0, LUCID_EPS,
+    perHead(ctx, dst, i, <usize>m * <usize>d), lm, j0, j1);
 }
 
 /** Kernel 2 of head i and its statistics for α. */
@@ -111,28 +129,75 @@ export function nyPinv(ctx: usize, t: i32, i: i32): void {
 }
 
 /**
- * Rows [j0, j1) of kernel 3 of head i over the NP keys (the PAD zero keys have logit 0; the real
- * keys use the raw K with its scale folded into the softmax; masked keys get weight 0 by bias or
- * fill). Attention mode: the rows stay in thread scratch and rows [j0, j1) of k3·V go to K3V; other
- * modes: the rows go to F3.
+ * Head i's kernel 3 [M, NP] (the PAD zero keys first): F3 in the factors and matrix modes and in a
+ * call whose heads are split across threads (K3_SHARED), else thread t's scratch.
  */
-export function nyKernel3(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
-  const n = field(ctx, CTX_N), d = field(ctx, CTX_D), m = field(ctx, CTX_M), pad = field(ctx, CTX_PAD);
+function k3Matrix(ctx: usize, t: i32, i: i32): usize {
+  if (field(ctx, CTX_MODE) != MODE_ATTENTION || field(ctx, CTX_K3_SHARED)) {
+    return perHead(ctx, CTX_F3, i, <usize>field(ctx, CTX_M) * <usize>field(ctx, CTX_NP));
+  }
+  return scratch(ctx, t, CTX_T_K3);
+}
+
+/** Head i's V packed by packB (⌈D/8⌉ panels of N rows × 8 floats): PACK_V when K3_SHARED, else thread t's scratch. */
+function packedV(ctx: usize, t: i32, i: i32): usize {
+  if (field(ctx, CTX_K3_SHARED)) {
+    return perHead(ctx, CTX_PACK_V, i, <usize>((field(ctx, CTX_D) + 7) >> 3) * <usize>field(ctx, CTX_N) << 3);
+  }
+  return scratch(ctx, t, CTX_T_PACK_V);
+}
+
+/**
+ * Kernel 3 of head i on one thread: its logits by blocks of K3_COLS keys, V packed (attention mode),
+ * then every row's softmax and product with V — exactly the ranges a pool splits.
+ */
+export function nyKernel3(ctx: usize, t: i32, i: i32): void {
+  const n = field(ctx, CTX_N), d = field(ctx, CTX_D);
+  for (let c = 0; c < n; c += K3_COLS) nyKernel3Logits(ctx, t, i, c, min(n, c + K3_COLS));
+  if (field(ctx, CTX_MODE) == MODE_ATTENTION) nyPackV(ctx, t, i, 0, (d + 7) >> 3);
+  nyKernel3Rows(ctx, t, i, 0, field(ctx, CTX_M));
+}
+
+/**
+ * Columns [c0, c1) of the real keys of head i's kernel-3 logits Q~·Kᵀ (raw K: its scale is folded
+ * into the softmax), every landmark row. Each logit is one dot product over D, so any column split
+ * gives the same bits.
+ */
+export function nyKernel3Logits(ctx: usize, t: i32, i: i32, c0: i32, c1: i32): void {
+  if (c1 <= c0) return;
+  const d = field(ctx, CTX_D), m = field(ctx, CTX_M), pad = field(ctx, CTX_PAD);
   const np = field(ctx, CTX_NP), ld = field(ctx, CTX_LD);
+  const k = inHead(ctx, ptr(ctx, CTX_K), i) + (<usize>c0 * <usize>ld << 2);
+  gemm(m, c1 - c0, d, perHead(ctx, CTX_QL, i, <usize>m * <usize>d), d, k, ld, 1,
+    k3Matrix(ctx, t, i) + (<usize>(pad + c0) << 2), np, scratch(ctx, t, CTX_T_GEMM));
+}
+
+/** Panels [p0, p1) (8 columns each) of head i's V, packed as packB packs them for the k3·V product. */
+export function nyPackV(ctx: usize, t: i32, i: i32, p0: i32, p1: i32): void {
+  const n = field(ctx, CTX_N), d = field(ctx, CTX_D), ld = field(ctx, CTX_LD);
+  const c0 = p0 << 3, c1 = min(d, p1 << 3);
+  if (c1 <= c0) return;
+  packB(c1 - c0, n, inHead(ctx, ptr(ctx, CTX_V), i) + (<usize>c0 << 2), ld, 0,
+    packedV(ctx, t, i) + ((<usize>p0 * <usize>n) << 5));
+}
+
+/**
+ * Rows [j0, j1) of head i's kernel 3 over the NP keys, from its logits (the PAD zero keys have
+ * logit 0; masked keys get weight 0 by bias or fill). Attention mode: rows [j0, j1) of k3·V go to
+ * K3V, from the packed V (the same sums as gemm packing V itself).
+ */
+export function nyKernel3Rows(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
+  const n = field(ctx, CTX_N), d = field(ctx, CTX_D), m = field(ctx, CTX_M), pad = field(ctx, CTX_PAD);
+  const np = field(ctx, CTX_NP);
   const rows = j1 - j0;
   if (rows <= 0) return;
   const attention = field(ctx, CTX_MODE) == MODE_ATTENTION;
   const lucid = field(ctx, CTX_STYLE) == STYLE_LUCIDRAINS;
   const lucidMask = lucidMasked(ctx);
   const useBias = !lucid && (ptr(ctx, CTX_MASK) != 0 || pad > 0);
-  const gw = scratch(ctx, t, CTX_T_GEMM);
   const npBytes = <usize>np << 2, padBytes = <usize>pad << 2;
-  const k3 = attention
-    ? scratch(ctx, t, CTX_T_K3)
-    : perHead(ctx, CTX_F3, i, <usize>m * <usize>np) + <usize>j0 * npBytes;
+  const k3 = k3Matrix(ctx, t, i) + <usize>j0 * npBytes;
   for (let r = 0; r < rows; r++) memory.fill(k3 + <usize>r * npBytes, 0, padBytes);
-  const ql = perHead(ctx, CTX_QL, i, <usize>m * <usize>d) + (<usize>j0 * <usize>d << 2);
-  gemm(rows, n, d, ql, d, inHead(ctx, ptr(ctx, CTX_K), i), ld, 1, k3 + padBytes, np, gw);
   const lm: usize = lucidMask ? perHead(ctx, CTX_LMCOUNT, i, <usize>m) + (<usize>j0 << 2) : 0;
   const keep = keepOf(ctx, i);
   softmaxRows(k3, rows, np, np, kScale(field(ctx, CTX_STYLE), d), useBias ? biasOf(ctx, i) : 0, lm, lucidMask ? keep : 0);
@@ -141,7 +206,7 @@ export function nyKernel3(ctx: usize, t: i32, i: i32, j0: i32, j1: i32): void {
   // matters where a whole landmark is empty, whose row of k3 is uniform over every key.
   if (lucidMask) scaleColumns(k3 + padBytes, rows, n, np, keep + padBytes);
   const k3v = perHead(ctx, CTX_K3V, i, <usize>m * <usize>d) + (<usize>j0 * <usize>d << 2);
-  gemm(rows, d, n, k3 + padBytes, np, inHead(ctx, ptr(ctx, CTX_V), i), ld, 0, k3v, d, gw);
+  gemmPackedB(rows, d, n, k3 + padBytes, np, packedV(ctx, t, i), scratch(ctx, t, CTX_T_GEMM), k3v, d);
 }
 
 /** The kernel-1 block of rows [r, r + rows): thread scratch (attention mode) or rows PAD + r of F1. */
@@ -181,7 +246,7 @@ export function nyRows(ctx: usize, t: i32, i: i32, r0: i32, r1: i32): void {
     gemm(rows, m, m, k1, m, perHead(ctx, CTX_Z, i, mm), m, 0, w, m, gw);
     gemm(rows, d, m, w, m, perHead(ctx, CTX_K3V, i, <usize>m * <usize>d), d, 0, out + (<usize>r * <usize>oLd << 2), oLd, gw);
   }
-  if (attention) addConv(ctx, i, r0, r1);
+  if (attention) finishRows(ctx, i, r0, r1);
 }
 
 /** Rows [r0, r1) of head i's attention matrix k1·Z·k3 over the real keys, from F1, Z and F3. */

@@ -170,7 +170,10 @@ function firstNonFiniteBody(p: usize, count: i32): i32 {
   return -1;
 }
 
-/** firstNonFinite(p, count) stored as an i32 at dst (a worker's task has no return value). */
-export function scanFinite(p: usize, count: i32, dst: usize): void {
-  store<i32>(dst, firstNonFinite(p, count));
+/**
+ * Stores 1 (an i32) at dst when floats [i0, i1) at p hold a NaN or ±Infinity, else leaves it: the
+ * pool's scan of an input, a range at a time (the host then names the first bad index).
+ */
+export function scanRange(p: usize, dst: usize, i0: i32, i1: i32): void {
+  if (i1 > i0 && firstNonFinite(p + (<usize>i0 << 2), i1 - i0) >= 0) store<i32>(dst, 1);
 }

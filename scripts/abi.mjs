@@ -28,6 +28,8 @@ export const CONSTS = {
   FLASH_KEYS: 256,
   /** Query rows per block of the Nyström output rows (kernel 1 and k1·Z blocks are ROW_BLOCK × m). */
   ROW_BLOCK: 256,
+  /** Keys per call of kernel 3's logits (Q~·Kᵀ by column blocks; a multiple of 8). */
+  K3_COLS: 512,
   /** Floats per landmark-matrix statistics record: max column sum, ‖k2‖∞, ‖k2‖₁, α. */
   STATS: 4,
 };
@@ -59,7 +61,7 @@ export const CTX = [
   ['O_B', ''], ['O_H', ''], ['O_LD', ''],
   // factors ([B·H] heads each, contiguous): kernel 1 [NP, M], Z [M, M], kernel 3 [M, NP]
   ['F1', 'kernel 1 of every head (factors and matrix modes)'],
-  ['F3', 'kernel 3 of every head (factors and matrix modes)'],
+  ['F3', 'kernel 3 of every head (factors and matrix modes; attention mode when K3_SHARED)'],
   // workspace shared by the threads of a call
   ['KEEP', 'f32 [B, NP]: 0 for pad rows and masked tokens, else 1'],
   ['BIAS', 'f32 [B, NP]: the style\'s additive key bias'],
@@ -70,17 +72,20 @@ export const CTX = [
   ['STATS', 'f32 [B·H, STATS]: statistics of kernel 2 and α'],
   ['Z', 'f32 [B·H, M, M]: pinv(kernel 2) (the factors\' pinv in factors/matrix modes)'],
   ['K3V', 'f32 [B·H, M, D]: kernel 3 · V'],
+  ['K3_SHARED', '1: kernel 3 [M, NP] and the packed V of each head live in the shared workspace (F3, PACK_V: a call whose heads are split across threads), else in each thread\'s scratch (T_K3, T_PACK_V)'],
+  ['PACK_V', 'V of every head packed by packB (panels only), when K3_SHARED'],
+  ['BAD', 'i32 set to 1 by a range that wrote a non-finite attention output (attention mode); the host zeroes it'],
   // per-thread scratch: thread t owns [SCRATCH + t·SCRATCH_BYTES, + SCRATCH_BYTES)
   ['SCRATCH', 'base of thread 0\'s scratch'],
   ['SCRATCH_BYTES', 'bytes per thread'],
   ['T_K1', 'offset in a thread\'s scratch: ROW_BLOCK × M kernel-1 block'],
   ['T_W', 'ROW_BLOCK × M: k1·Z block'],
-  ['T_K3', 'M × NP: kernel-3 rows (attention mode)'],
+  ['T_K3', 'M × NP: kernel 3 (attention mode, unless K3_SHARED)'],
   ['T_PINV', 'pinvWorkBytes(M)'],
   ['T_GEMM', 'gemm packing scratch'],
   ['T_S', 'EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)'],
   ['T_PACK_KT', 'Kᵀ packed: packB\'s panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)'],
-  ['T_PACK_V', 'V packed: packB\'s panels (attention mode)'],
+  ['T_PACK_V', 'V packed: packB\'s panels (attention mode; Nyström: unless K3_SHARED)'],
 ];
 
 /**
@@ -99,7 +104,7 @@ export const EXPORTS = {
   gemmPackedB: 9, // (M, N, K, a, lda, bpack, apack, c, ldc): a B packed once (weights)
   pinvWorkBytes: 1, // (m)
   firstNonFinite: 2, // (p, count)
-  scanFinite: 3, // (p, count, dst): firstNonFinite stored at dst (a pool task)
+  scanRange: 4, // (p, dst, i0, i1): stores 1 at dst when floats [i0, i1) at p hold a NaN/±Infinity (a pool task)
   // attention: the whole call on one thread
   attention: 1, // (ctx)
   // attention: the ranges a worker runs (attention(ctx) is exactly these, in sequence)
@@ -107,10 +112,15 @@ export const EXPORTS = {
   exactRows: 5, // (ctx, t, head, r0, r1): exact attention of query rows [r0, r1)
   factorsFill: 2, // (ctx, head): kernel-1 rows of the pad queries; on the exact path Z = I, kernel 3 = I
   nyLandmarks: 5, // (ctx, t, head, j0, j1): landmark segments [j0, j1) of Q and K
+  nyQLandmarks: 5, // (ctx, t, head, j0, j1): of Q only (and lucidrains' mask counts)
+  nyKLandmarks: 5, // (ctx, t, head, j0, j1): of K only
   nyKernel2: 3, // (ctx, t, head): kernel 2 and its statistics (needs all landmarks of the head)
   nyAlpha: 1, // (ctx): α of every head (needs kernel 2 of every head: a barrier)
   nyPinv: 3, // (ctx, t, head): Z
-  nyKernel3: 5, // (ctx, t, head, j0, j1): kernel-3 rows [j0, j1) and their products with V
+  nyKernel3: 3, // (ctx, t, head): kernel 3 of the head and its product with V (the three below, in sequence)
+  nyKernel3Logits: 5, // (ctx, t, head, c0, c1): columns [c0, c1) of Q~·Kᵀ (needs the landmarks)
+  nyPackV: 5, // (ctx, t, head, p0, p1): 8-column panels [p0, p1) of V packed (attention mode)
+  nyKernel3Rows: 5, // (ctx, t, head, j0, j1): softmax of kernel-3 rows [j0, j1), their products with V (needs every logit and the packed V)
   nyRows: 5, // (ctx, t, head, r0, r1): kernel-1 rows and output rows [r0, r1) (needs Z and K3V of the head)
   nyMatrixRows: 5, // (ctx, t, head, r0, r1): rows of kernel1·Z·kernel3 (matrix mode, after the factors)
   // transformer layers (model.ts)

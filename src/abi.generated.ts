@@ -6,9 +6,9 @@ export const LAYOUT = ["bhnd","bnhd"] as const;
 export const MODE = ["attention","matrix","factors"] as const;
 export const ACT = ["gelu_new","gelu","relu","gelu_fast","quick_gelu","silu","tanh","linear"] as const;
 export const PROF = ["gemm","softmax","landmarks","pinv","conv","scan"] as const;
-export const CONSTS = {"EXACT_ROWS":64,"FLASH_ROWS":64,"FLASH_KEYS":256,"ROW_BLOCK":256,"STATS":4} as const;
+export const CONSTS = {"EXACT_ROWS":64,"FLASH_ROWS":64,"FLASH_KEYS":256,"ROW_BLOCK":256,"K3_COLS":512,"STATS":4} as const;
 /** Call-context field byte offsets. */
-export const CTX = {"Q":0,"K":4,"V":8,"OUT":12,"MASK":16,"CONV":20,"KS":24,"B":28,"H":32,"N":36,"D":40,"M":44,"ITERS":48,"INIT":52,"STYLE":56,"UNEVEN":60,"PAD":64,"NP":68,"EXACT":72,"MODE":76,"S_B":80,"S_H":84,"LD":88,"O_B":92,"O_H":96,"O_LD":100,"F1":104,"F3":108,"KEEP":112,"BIAS":116,"LMCOUNT":120,"QL":124,"KL":128,"K2":132,"STATS":136,"Z":140,"K3V":144,"SCRATCH":148,"SCRATCH_BYTES":152,"T_K1":156,"T_W":160,"T_K3":164,"T_PINV":168,"T_GEMM":172,"T_S":176,"T_PACK_KT":180,"T_PACK_V":184} as const;
-export const CTX_BYTES = 188;
+export const CTX = {"Q":0,"K":4,"V":8,"OUT":12,"MASK":16,"CONV":20,"KS":24,"B":28,"H":32,"N":36,"D":40,"M":44,"ITERS":48,"INIT":52,"STYLE":56,"UNEVEN":60,"PAD":64,"NP":68,"EXACT":72,"MODE":76,"S_B":80,"S_H":84,"LD":88,"O_B":92,"O_H":96,"O_LD":100,"F1":104,"F3":108,"KEEP":112,"BIAS":116,"LMCOUNT":120,"QL":124,"KL":128,"K2":132,"STATS":136,"Z":140,"K3V":144,"K3_SHARED":148,"PACK_V":152,"BAD":156,"SCRATCH":160,"SCRATCH_BYTES":164,"T_K1":168,"T_W":172,"T_K3":176,"T_PINV":180,"T_GEMM":184,"T_S":188,"T_PACK_KT":192,"T_PACK_V":196} as const;
+export const CTX_BYTES = 200;
 /** Every export of the module: parameter count (null: the memory). */
-export const EXPORTS = {"memory":null,"heapBase":0,"isRelaxed":0,"gemm":11,"gemmWorkBytes":2,"packB":6,"gemmPacked":8,"gemmPackedB":9,"pinvWorkBytes":1,"firstNonFinite":2,"scanFinite":3,"attention":1,"prepare":1,"exactRows":5,"factorsFill":2,"nyLandmarks":5,"nyKernel2":3,"nyAlpha":1,"nyPinv":3,"nyKernel3":5,"nyRows":5,"nyMatrixRows":5,"addBias":5,"layerNorm":7,"biasActivation":5,"embed":9,"profileTimes":0,"profileReset":0} as const;
+export const EXPORTS = {"memory":null,"heapBase":0,"isRelaxed":0,"gemm":11,"gemmWorkBytes":2,"packB":6,"gemmPacked":8,"gemmPackedB":9,"pinvWorkBytes":1,"firstNonFinite":2,"scanRange":4,"attention":1,"prepare":1,"exactRows":5,"factorsFill":2,"nyLandmarks":5,"nyQLandmarks":5,"nyKLandmarks":5,"nyKernel2":3,"nyAlpha":1,"nyPinv":3,"nyKernel3":3,"nyKernel3Logits":5,"nyPackV":5,"nyKernel3Rows":5,"nyRows":5,"nyMatrixRows":5,"addBias":5,"layerNorm":7,"biasActivation":5,"embed":9,"profileTimes":0,"profileReset":0} as const;

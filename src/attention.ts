@@ -1,6 +1,7 @@
 // Attention on an engine: the memory of one call (tensors, then the context record with the
 // shared workspace and one thread's scratch, src/plan.ts), the kernel call, and the three outputs
 // over the same core — attention (P·V), attention matrices, Nyström factors — plus reusable plans.
+import { CTX, CTX_BYTES } from './abi.generated.js';
 import { Engine } from './engine.js';
 import { disposedError, guardMethods, rangeError } from './errors.js';
 import {
@@ -23,7 +24,7 @@ function outFloats(c: Checked, mode: Mode): number {
 
 /** Region sizes of one call: q, k, v, out, mask, conv, then the context with workspace and one thread's scratch. */
 function callSizes(kind: Kind, c: Checked, mode: Mode, threads = 1): { plan: CallPlan; sizes: number[] } {
-  const plan = planCall(kind, c, mode);
+  const plan = planCall(kind, c, mode, threads);
   const t = c.B * c.H * c.n * c.d * 4;
   return {
     plan,
@@ -102,9 +103,12 @@ export function compute(e: Engine, kind: Kind, c: Checked, M: CallMemory): void 
  * q·k past 3.4e38): a RangeError (ERR_NOT_FINITE), not a silently wrong answer.
  */
 export function checkResult(e: Engine, c: Checked, M: CallMemory): void {
-  const parts: [number, number, string][] = M.plan.mode === 'factors'
+  const { mode } = M.plan;
+  // Attention mode: the row ranges flagged what they wrote (context field BAD); the scan below only names the index.
+  if (mode === 'attention' && new Int32Array(e.buffer, M.ctx, CTX_BYTES / 4)[CTX.BAD / 4] === 0) return;
+  const parts: [number, number, string][] = mode === 'factors'
     ? (['F1', 'Z', 'F3'] as const).map((r) => [regionAddress(e.buffer, M.ctx, r), factorFloats(c, M, r), `the factors (${r})`])
-    : [[M.out, outFloats(c, M.plan.mode), 'the result']];
+    : [[M.out, outFloats(c, mode), 'the result']];
   for (const [at, count, what] of parts) {
     const i = e.k.firstNonFinite(at, count);
     if (i < 0) continue;

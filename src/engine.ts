@@ -139,13 +139,17 @@ export class Engine {
   }
 
   /**
-   * Copies each source into its region. Sources that are other views of this memory (a plan's own
-   * buffers in another role, overlapping windows) are read before anything is written.
+   * Copies each source into its region, in order (`written(i)` after source i). Sources that are
+   * other views of this memory (a plan's own buffers in another role, overlapping windows) are
+   * read before anything is written.
    */
-  writeAll(inputs: [Float32Array, number][]): void {
+  writeAll(inputs: [Float32Array, number][], written?: (i: number) => void): void {
     const mem = this.buffer;
     const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
-    for (const [src, at] of staged) this.write(at, src);
+    staged.forEach(([src, at], i) => {
+      this.write(at, src);
+      written?.(i);
+    });
   }
 
   /** Throws a RangeError naming the tensor and index of the first NaN/±Infinity. */

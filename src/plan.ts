@@ -106,17 +106,23 @@ export type Regions = [name: string, bytes: number][];
 export interface CallPlan {
   geo: Geometry;
   mode: Mode;
+  /** Nyström with fewer heads than threads: the threads split each head, so kernel 3 and the packed
+   *  V of every head are shared regions (F3, PACK_V) instead of thread scratch (K3_SHARED). */
+  k3Shared: boolean;
   /** Shared regions (context fields), in order. */
   shared: Regions;
   /** One thread's scratch slots (context fields T_*), in order. */
   scratch: Regions;
 }
 
-export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
+/** The plan of a call in `mode` run by `threads` threads (schedule.ts splits the heads across
+ *  threads when there are enough of them, else each head's ranges). */
+export function planCall(kind: Kind, c: Checked, mode: Mode, threads = 1): CallPlan {
   const geo = geometry(kind, c);
   const { B, H, n, d, m } = c;
   const BH = B * H;
   const { np } = geo;
+  const k3Shared = !geo.exact && BH < threads;
   const shared: Regions = [['KEEP', f32s(B * np)], ['BIAS', f32s(B * np)]];
   let scratch: Regions;
   if (geo.exact) {
@@ -135,6 +141,9 @@ export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
     // (lucidrains always gets its mask counts: a plan's mask may be set after it is laid out.)
     const lucid = c.style === 2;
     const attention = mode === 'attention';
+    // Kernel 3 [m, np] and the packed V: per head in the shared workspace (factors and matrix modes
+    // keep kernel 3 anyway; a split head is shared by its threads), else one head's in each thread's scratch.
+    const k3 = f32s(m * np), packV = packedBBytes(d, n);
     shared.push(
       ['LMCOUNT', lucid ? f32s(BH * m) : 0],
       ['QL', f32s(BH * m * d)],
@@ -144,21 +153,25 @@ export function planCall(kind: Kind, c: Checked, mode: Mode): CallPlan {
       ['Z', f32s(BH * m * m)],
       ['K3V', attention ? f32s(BH * m * d) : 0],
       ['F1', attention ? 0 : f32s(BH * np * m)],
-      ['F3', attention ? 0 : f32s(BH * m * np)],
+      ['F3', !attention || k3Shared ? f32s(BH * m * np) : 0],
+      ['PACK_V', attention && k3Shared ? BH * packV : 0],
     );
     const rows = Math.min(CONSTS.ROW_BLOCK, n);
-    let gemm = Math.max(gemmWorkBytes(m, d), gemmWorkBytes(n, d)); // k1, k2 (B = K~ᵀ); k3 (B = Kᵀ)
-    if (attention) gemm = Math.max(gemm, gemmWorkBytes(d, n), gemmWorkBytes(m, m), gemmWorkBytes(d, m)); // k3·V, k1·Z, W·(k3V)
+    // k1, k2 (B = K~ᵀ); k3's logits by blocks of K3_COLS keys (B = Kᵀ)
+    let gemm = Math.max(gemmWorkBytes(m, d), gemmWorkBytes(Math.min(n, CONSTS.K3_COLS), d));
+    // k3·V (V packed apart: gemm's A blocks only), k1·Z, W·(k3V)
+    if (attention) gemm = Math.max(gemm, gemmWorkBytes(d, n) - packV, gemmWorkBytes(m, m), gemmWorkBytes(d, m));
     if (mode === 'matrix') gemm = Math.max(gemm, gemmWorkBytes(m, m), gemmWorkBytes(n, m)); // k1·Z, W·k3
     scratch = [
       ['T_K1', attention ? f32s(rows * m) : 0],
       ['T_W', mode === 'factors' ? 0 : f32s(rows * m)],
-      ['T_K3', attention ? f32s(m * np) : 0],
+      ['T_K3', attention && !k3Shared ? k3 : 0],
+      ['T_PACK_V', attention && !k3Shared ? packV : 0],
       ['T_PINV', pinvWorkBytes(m)],
       ['T_GEMM', align16(gemm)],
     ];
   }
-  return { geo, mode, shared, scratch };
+  return { geo, mode, k3Shared, shared, scratch };
 }
 
 /** Bytes of one thread's scratch. */
@@ -198,6 +211,7 @@ export function writeContext(mem: ArrayBuffer, ctx: number, kind: Kind, c: Check
   set('UNEVEN', kind === 'nystrom' && c.remainder === 1 ? 1 : 0);
   set('PAD', geo.pad); set('NP', geo.np); set('EXACT', geo.exact ? 1 : 0);
   set('MODE', MODE.indexOf(p.mode));
+  set('K3_SHARED', p.k3Shared ? 1 : 0);
   // q, k, v: [B, H, n, d] or [B, n, H, d]; the attention output has the same layout; matrices [B, H, n, n].
   const [sB, sH, ld] = bnhd ? [n * H * d, d, H * d] : [H * n * d, n * d, d];
   set('S_B', sB); set('S_H', sH); set('LD', ld);

@@ -10,8 +10,8 @@ import { checkBuild, type ModuleSource } from './loader.js';
 import { checkResult, layoutCall, readOutput, setupCall } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
-import { ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program, type Scan } from './schedule.js';
-import { checkCall, checkInt, readOptions, type Checked } from './validate.js';
+import { ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
+import { checkCall, checkInt, checkLength, readOptions, type Checked } from './validate.js';
 import { describe, guardedAsync, stateError, typeError } from './errors.js';
 import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
 
@@ -179,7 +179,12 @@ function sharedMemory(): { memory?: WebAssembly.Memory; reason?: string } {
   return { reason: 'this engine cannot create a shared WebAssembly.Memory' };
 }
 
-type Pending = { resolve: () => void; reject: (e: unknown) => void; left: number; error?: string; aborted: boolean };
+/** At a queued call's turn: its inputs still hold what was checked (none was detached meanwhile). */
+function stillThere(inputs: [Float32Array, number, string][]): void {
+  for (const [x, count, name] of inputs) checkLength(x, count, name, 'the call (checked when it was queued)');
+}
+
+type Pending = { resolve: () => void; reject: (e: unknown) => void; left: number; error?: string; aborted: boolean; failed?: { e: unknown } };
 
 class WorkerPool implements Pool, PoolHost {
   readonly threads: number;
@@ -274,7 +279,8 @@ class WorkerPool implements Pool, PoolHost {
     if (--p.left === 0) {
       this.pending = null;
       for (const w of this.workers) w.hold(false);
-      if (p.error !== undefined) p.reject(stateError('ERR_LOAD', `a pool worker failed: ${p.error}`));
+      if (p.failed) p.reject(p.failed.e);
+      else if (p.error !== undefined) p.reject(stateError('ERR_LOAD', `a pool worker failed: ${p.error}`));
       else if (p.aborted) p.reject(abortError());
       else p.resolve();
     }
@@ -295,7 +301,8 @@ class WorkerPool implements Pool, PoolHost {
   private stop(): void {
     const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
     Atomics.store(c, ABORT, 1);
-    Atomics.notify(c, 0);
+    for (let w = EVENTS[0]; w < EVENTS[1]; w++) Atomics.notify(c, w);
+    Atomics.notify(c, GEN);
   }
 
   private terminate(): void {
@@ -303,12 +310,17 @@ class WorkerPool implements Pool, PoolHost {
     this.workers.length = 0;
   }
 
-  /** Runs a program on every worker; resolves when all report. */
-  private execute(program: Program, signal?: AbortSignal): Promise<void> {
+  /**
+   * Runs a program on every worker; resolves when all report. `feed` runs right after the program
+   * is posted (the host writing the inputs while the workers start; the program's gates wait for
+   * them); if it throws, the workers are stopped and the call rejects with its error.
+   */
+  private execute(program: Program, signal?: AbortSignal, feed?: () => void): Promise<void> {
     if (this.closedBy) return Promise.reject(stateError('ERR_LOAD', `the pool is closed (${this.closedBy})`));
     const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
     Atomics.store(c, ARRIVED, 0);
     Atomics.store(c, ABORT, 0);
+    c.fill(0, ...EVENTS);
     c.fill(0, CLAIMS); // the claim counters (no worker runs now)
     const id = ++this.seq;
     this.lastTimes = [];
@@ -329,6 +341,13 @@ class WorkerPool implements Pool, PoolHost {
       for (let t = 0; t < this.threads; t++) {
         this.workers[t].hold(true);
         this.workers[t].post({ type: 'run', id, threads: this.threads, phases: program.map((phase) => phase[t]) });
+      }
+      if (!feed) return;
+      try {
+        feed();
+      } catch (e) {
+        p.failed = { e };
+        this.stop();
       }
     });
   }
@@ -357,19 +376,24 @@ class WorkerPool implements Pool, PoolHost {
     }
     return this.enqueue(signal, async () => {
       const e = this.engine;
-      const M = layoutCall(e, kind, c, 'attention', this.threads, this.top);
-      e.writeAll([[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]]);
-      // The finiteness scans run in the workers' first phase (setupCall skips them); a bad input is
-      // reported after the call exactly as the synchronous call reports it.
-      setupCall(e, kind, c, M, false);
       const count = c.B * c.H * c.n * c.d;
+      stillThere([[q as Float32Array, count, 'q'], [k as Float32Array, count, 'k'], [v as Float32Array, count, 'v']]);
+      const M = layoutCall(e, kind, c, 'attention', this.threads, this.top);
+      // The program is posted first and q, k, v written while the workers start (its gates wait
+      // for each); the finiteness scans run in the workers (setupCall skips them, and reads no
+      // input). A bad input is reported after the call exactly as the synchronous call reports it.
+      setupCall(e, kind, c, M, false);
       const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
-      const scans: Scan = ([M.q, M.k, M.v] as number[]).map((at, i) => [at, count, this.control + (SCAN + i) * 4]);
-      words.fill(-1, SCAN, SCAN + 3);
-      await this.execute(attentionProgram(M.ctx, c, M.plan, this.threads, scans), signal);
+      words.fill(0, SCAN, SCAN + 3);
+      const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at: [M.q, M.k, M.v], count }, this.control);
+      await this.execute(program, signal, () => {
+        e.writeAll([[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]], (i) => {
+          Atomics.store(words, GATES + i, 1);
+          Atomics.notify(words, GATES + i);
+        });
+      });
       (['q', 'k', 'v'] as const).forEach((name, i) => {
-        const bad = Atomics.load(words, SCAN + i);
-        if (bad >= 0) e.checkFinite([M.q, M.k, M.v][i], count, name);
+        if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite([M.q, M.k, M.v][i], count, name);
       });
       checkResult(e, c, M);
       return readOutput(e, c, M);
@@ -390,6 +414,7 @@ class WorkerPool implements Pool, PoolHost {
       const e = this.engine;
       const T = this.threads;
       const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
+      stillThere([[a as Float32Array, M * K, 'a'], [b as Float32Array, K * N, 'b']]);
       const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`, this.top);
       const [pa, pb, pc, ...pw] = offsets;
       e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]]);

@@ -9,8 +9,18 @@ import type { Checked } from './validate.js';
 
 /** Int32 words of the pool's control block in shared memory (see worker.ts). */
 export const GEN = 0, ARRIVED = 1, ABORT = 2;
-/** Words 4, 5, 6: the first non-finite index of q, k, v found by the pool's scan tasks (−1: none). */
+/** Words 4, 5, 6: set to 1 by the pool's scan tasks when q, k, v hold a NaN/±Infinity (the host zeroes them). */
 export const SCAN = 4;
+/** Words 8, 9, 10: gates the host raises (to 1) once q, k, v are written, in that order: the workers
+ *  start with the program posted and wait at a gate only where a task reads that input. */
+export const GATES = 8;
+/** Word 11: raised by the thread that computed the Q landmarks (a split head's other threads wait for
+ *  it). Events raised by workers last one phase: the barrier zeroes them (a model's program runs one
+ *  attention per layer), while the host's gates stay raised for the whole call. */
+export const LANDMARKS = 11;
+/** [first, end) of the words zeroed before each call (gates and events) and of those zeroed at every barrier. */
+export const EVENTS = [GATES, LANDMARKS + 1] as const;
+export const PHASE_EVENTS = [LANDMARKS, LANDMARKS + 1] as const;
 /** Words CLAIMS … CLAIMS + MAX_CLAIMS − 1: the counters of claimed ranges, zeroed before each call (by
  *  the host) and at every barrier (by the last thread to arrive): each phase counts from 0. */
 export const CLAIMS = 16, MAX_CLAIMS = 48;
@@ -24,9 +34,13 @@ export const CONTROL_BYTES = (CLAIMS + MAX_CLAIMS) * 4;
  * thread is free first) and run name(...args, a, b) for each.
  */
 export const CLAIM = '@claim';
+/** [GATE, word]: wait until control word `word` is non-zero (an input the host is still writing, or
+ *  an event another thread raises); [RAISE, word]: set it and wake its waiters. */
+export const GATE = '@gate', RAISE = '@raise';
 /** A plain kernel call. */
 export type Call = [name: string, ...args: number[]];
-export type Task = Call | [claim: typeof CLAIM, word: number, count: number, chunk: number, name: string, ...args: number[]];
+export type Task = Call | [claim: typeof CLAIM, word: number, count: number, chunk: number, name: string, ...args: number[]]
+  | [gate: typeof GATE | typeof RAISE, word: number];
 /** phases[p][t]: the tasks of thread t in phase p. */
 export type Program = Task[][][];
 
@@ -35,6 +49,8 @@ export type Program = Task[][][];
 const ROWS_PER_TASK = CONSTS.ROW_BLOCK;
 /** Exact attention rows per task (each call packs the head's K and V: few, long tasks). */
 const EXACT_ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
+/** Floats per task of an input's finiteness scan. */
+const SCAN_FLOATS = 1 << 16;
 
 /** [start, end) of part p of `count` items split into `parts` contiguous, balanced ranges. */
 export function part(count: number, parts: number, p: number): [number, number] {
@@ -104,56 +120,92 @@ function single(T: number, task: Task): Task[][] {
   return phase;
 }
 
-/** The tensors a pool call scans for NaN/±Infinity in its first phase: [address, count, result word address]. */
-export type Scan = [at: number, count: number, dst: number][];
+/**
+ * The inputs of a pool call, written by the host after the program is posted: their addresses (q,
+ * k, v, in the order the host writes them, raising gate GATES + i after each), their floats each, and
+ * the control words their scans set (SCAN + i).
+ */
+export interface Feed {
+  at: [q: number, k: number, v: number];
+  count: number;
+}
+
+/** The claimed scan of input i of a feed (every thread that has it takes ranges of SCAN_FLOATS). */
+function scanTask(feed: Feed, i: number, claims: Claims, control: number): Task {
+  return [CLAIM, claims.word(), feed.count, SCAN_FLOATS, 'scanRange', feed.at[i], control + (SCAN + i) * 4];
+}
 
 /**
  * The program of an attention call whose context is at `ctx` (see attention.ts for the one-thread
- * order). `scans` go to the last thread's first phase (the small steps keep thread 0 busy there).
+ * order). With a `feed`, the inputs are still being written when the workers start: tasks that read
+ * an input wait at its gate first, and the program scans each input for NaN/±Infinity on the way
+ * (`control`: the control block's address). Without one (a model's layers), the inputs are in place.
  */
-export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: number, scans: Scan = []): Program {
-  const program = attentionPhases(ctx, c, plan, T);
-  for (const [at, count, dst] of scans) program[0][T - 1].unshift(['scanFinite', at, count, dst]);
-  return program;
-}
-
-function attentionPhases(ctx: number, c: Checked, plan: CallPlan, T: number): Program {
+export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: number, feed?: Feed, control = 0): Program {
   const BH = c.B * c.H;
-  const { n } = c;
-  const { exact } = plan.geo;
+  const { n, d } = c;
   const mode = plan.mode;
-  const program: Program = [single(T, ['prepare', ctx])];
-  if (exact) {
-    program.push(rangesPhase(T, BH, n, false, 'exactRows', (h, t) => [ctx, t, h], EXACT_ROWS_PER_TASK));
+  const all = (phase: Task[][], ...tasks: Task[]) => phase.forEach((p) => p.push(...tasks));
+  if (plan.geo.exact) {
+    // Exact attention: every task reads whole heads of q, k and v.
+    const first = emptyPhase(T);
+    first[0].push(['prepare', ctx]);
+    if (feed) {
+      const claims = new Claims();
+      const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
+      all(first, [GATE, GATES + 2], ...scans);
+    }
+    const program: Program = [first, rangesPhase(T, BH, n, false, 'exactRows', (h, t) => [ctx, t, h], EXACT_ROWS_PER_TASK)];
     if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
     return program;
   }
   const m = c.m;
-  if (BH >= T) {
+  const program: Program = [];
+  if (!plan.k3Shared) {
     // Enough heads: whole heads per thread; α (one maximum over every head for 'original') between.
-    program.push(headsPhase(T, BH, (h, t) => ['nyLandmarks', ctx, t, h, 0, m]).map((tasks) =>
-      tasks.flatMap((task) => [task, ['nyKernel2', ctx, task[2], task[3]] as Task])));
-    program.push(single(T, ['nyAlpha', ctx]));
-    const k3 = headsPhase(T, BH, (h, t) => ['nyPinv', ctx, t, h]);
-    for (let t = 0; t < T; t++) {
-      const [h0, h1] = part(BH, T, t);
-      for (let h = h0; h < h1; h++) k3[t].push(['nyKernel3', ctx, t, h, 0, m]);
+    const first = headsPhase(T, BH, (h, t) => ['nyLandmarks', ctx, t, h, 0, m]).map((tasks) =>
+      tasks.flatMap((task) => [task, ['nyKernel2', ctx, (task as Call)[2], (task as Call)[3]] as Task]));
+    first[0].unshift(['prepare', ctx]);
+    if (feed) {
+      const claims = new Claims();
+      const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
+      for (const tasks of first) tasks.unshift([GATE, GATES + 2]);
+      all(first, ...scans);
     }
-    program.push(k3);
+    program.push(first, single(T, ['nyAlpha', ctx]));
+    program.push(headsPhase(T, BH, (h, t) => ['nyPinv', ctx, t, h]).map((tasks) =>
+      tasks.flatMap((task) => [task, ['nyKernel3', ctx, (task as Call)[2], (task as Call)[3]] as Task])));
   } else {
-    // Fewer heads than threads (one long sequence): the small steps — landmarks, kernel 2, α and the
-    // pseudo-inverses — on thread 0 (prepare is in the same phase: they do not read KEEP/BIAS),
-    // then kernel-3 rows claimed by every thread, thread 0 after its pinv work.
-    program.length = 0;
+    // Fewer heads than threads (one long sequence): each head's ranges are split. While the host
+    // writes k and v, thread 0 alone works (the host has the other core): Q~ as soon as q is written
+    // (then it raises LANDMARKS), K~, kernel 2, α and the pseudo-inverses once k is, then kernel-3
+    // logits by blocks of keys; the other threads sleep until v is written (and Q~ is ready), then
+    // every thread claims logits, V's panels and the scans. Phase 2: the kernel-3 rows (softmax,
+    // product with the packed V) in T parts: each part streams the packed V once per row block.
+    const gate = (word: number): Task[] => (feed || word === LANDMARKS ? [[GATE, word]] : []);
+    const heads = (name: string): Task[] => Array.from({ length: BH }, (_, h): Task => [name, ctx, 0, h, 0, m]);
+    const claims = new Claims();
+    const claim = (count: number, chunk: number, name: string, h: number): Task[] => {
+      const word = claims.word();
+      return Array.from({ length: T }, (_, t): Task => [CLAIM, word, count, chunk, name, ctx, t, h]);
+    };
+    const scan = (i: number): Task[] => (feed ? [scanTask(feed, i, claims, control)] : []);
+    const [scanQ, scanK, scanV] = [0, 1, 2].map(scan);
     const first = emptyPhase(T);
-    first[0].push(['prepare', ctx]);
-    for (let h = 0; h < BH; h++) first[0].push(['nyLandmarks', ctx, 0, h, 0, m], ['nyKernel2', ctx, 0, h]);
-    program.push(first);
-    // Kernel-3 rows claimed in a few large chunks (each call packs the head's K and V, so chunks stay
-    // big): thread 0 joins once its pseudo-inverses are done, whatever they cost on this machine.
-    const k3 = rangesPhase(T, BH, m, true, 'nyKernel3', (h, t) => [ctx, t, h], Math.max(8, Math.ceil(m / (2 * T))));
-    k3[0].unshift(['nyAlpha', ctx], ...Array.from({ length: BH }, (_, h): Task => ['nyPinv', ctx, 0, h]));
-    program.push(k3);
+    first[0].push(['prepare', ctx], ...gate(GATES), ...heads('nyQLandmarks'), [RAISE, LANDMARKS], ...scanQ, ...gate(GATES + 1),
+      ...heads('nyKLandmarks'));
+    for (let h = 0; h < BH; h++) first[0].push(['nyKernel2', ctx, 0, h]);
+    first[0].push(['nyAlpha', ctx]);
+    for (let h = 0; h < BH; h++) first[0].push(['nyPinv', ctx, 0, h]);
+    for (let t = 1; t < T; t++) first[t].push(...gate(GATES + 2), ...gate(LANDMARKS), ...scanQ);
+    all(first, ...scanK);
+    for (let h = 0; h < BH; h++) claim(n, CONSTS.K3_COLS, 'nyKernel3Logits', h).forEach((task, t) => first[t].push(task));
+    all(first, ...gate(GATES + 2));
+    if (mode === 'attention') {
+      for (let h = 0; h < BH; h++) claim(Math.ceil(d / 8), 1, 'nyPackV', h).forEach((task, t) => first[t].push(task));
+    }
+    all(first, ...scanV);
+    program.push(first, rangesPhase(T, BH, m, false, 'nyKernel3Rows', (h, t) => [ctx, t, h], m));
   }
   program.push(rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
   if (mode === 'matrix') program.push(rangesPhase(T, BH, n, true, 'nyMatrixRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));

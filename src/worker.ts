@@ -7,10 +7,10 @@
 // Messages out: { type: 'ready' } | { type: 'failed', message }
 //               { type: 'done', id, status: 'ok' | 'aborted' | 'error', message? }
 // The control block (Int32 words at `control` in the shared memory): GEN (barrier generation),
-// ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary), and the
-// counters of claimed ranges (schedule.ts: CLAIM).
+// ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary), the scan
+// results, the input gates (schedule.ts: GATE) and the counters of claimed ranges (CLAIM).
 
-import { ABORT, ARRIVED, CLAIM, CLAIMS, CONTROL_BYTES, GEN, MAX_CLAIMS } from './schedule.js';
+import { ABORT, ARRIVED, CLAIM, CLAIMS, CONTROL_BYTES, GATE, GEN, MAX_CLAIMS, PHASE_EVENTS, RAISE } from './schedule.js';
 
 import type { Call, Task } from './schedule.js';
 interface Port {
@@ -46,8 +46,10 @@ const SPIN_MS = 0.5;
 function barrier(c: Int32Array, threads: number): void {
   const gen = Atomics.load(c, GEN);
   if (Atomics.add(c, ARRIVED, 1) === threads - 1) {
-    // Every thread is here, none is claiming: the next phase's claimed ranges start from 0.
+    // Every thread is here, none is claiming: the next phase's claimed ranges start from 0, and its
+    // events are not raised yet.
     for (let w = CLAIMS; w < CLAIMS + MAX_CLAIMS; w++) Atomics.store(c, w, 0);
+    for (let w = PHASE_EVENTS[0]; w < PHASE_EVENTS[1]; w++) Atomics.store(c, w, 0);
     Atomics.store(c, ARRIVED, 0);
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
@@ -63,6 +65,15 @@ function barrier(c: Int32Array, threads: number): void {
   }
 }
 
+/** Waits until gate `word` is raised (by the host writing an input, or by another thread). No
+ *  spinning: the host and the other threads have the cores meanwhile. */
+function gate(c: Int32Array, word: number): void {
+  while (Atomics.load(c, word) === 0) {
+    if (Atomics.load(c, ABORT)) throw new Aborted();
+    Atomics.wait(c, word, 0, 20);
+  }
+}
+
 /** Runs this worker's tasks phase by phase; returns per phase [ms working, ms waiting at the barrier]. */
 function run(phases: Task[][], threads: number): number[][] {
   const c = ctl();
@@ -71,6 +82,15 @@ function run(phases: Task[][], threads: number): number[][] {
     const t0 = performance.now();
     for (const task of phases[p]) {
       if (Atomics.load(c, ABORT)) throw new Aborted();
+      if (task[0] === GATE) {
+        gate(c, task[1]);
+        continue;
+      }
+      if (task[0] === RAISE) {
+        Atomics.store(c, task[1], 1);
+        Atomics.notify(c, task[1]);
+        continue;
+      }
       if (task[0] !== CLAIM) {
         const [name, ...args] = task as Call;
         exports![name](...args);

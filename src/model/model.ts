@@ -303,7 +303,7 @@ class Runtime {
       m: this.landmarks, iters: this.iters, init: this.cfg.init, remainder: 0, out: undefined, noShortcut: this.noShortcut,
     };
     const kind = this.attention === 'exact' ? 'softmax' : 'nystrom';
-    const plan = planCall(kind, c, 'attention');
+    const plan = planCall(kind, c, 'attention', threads);
     const xs = keep ? L + 1 : 1;
     const names = ['ids', 'tts', 'poss', 'mask', 'xs', 'q', 'k', 'v', 'ctx', 'a', 'inter', 'apack', 'ctxs', 'attn', 'head', 'logits'];
     const sizes = [

@@ -13,7 +13,9 @@ const TERMINATE = Symbol.for('nystrom-wasm:terminate-worker');
 function cases() {
   const out = [];
   let seed = 1;
-  for (const [shape, m] of [[[1, 1, 300, 16], 8], [[2, 3, 50, 7], 8], [[1, 1, 20, 4], 32], [[1, 2, 129, 5], 16], [[3, 1, 64, 64], 64], [[1, 1, 1, 3], 1]]) {
+  // ([1, 1, 1100, 12]: kernel-3 logits in several key blocks, claimed by the threads of a split head.)
+  for (const [shape, m] of [[[1, 1, 300, 16], 8], [[2, 3, 50, 7], 8], [[1, 1, 20, 4], 32], [[1, 2, 129, 5], 16], [[3, 1, 64, 64], 64], [[1, 1, 1, 3], 1],
+    [[1, 1, 1100, 12], 20]]) {
     for (const style of ['authors', 'hf', 'lucidrains']) {
       const [B, H, n] = shape;
       const mask = makeMask(n > 8 ? 'inner' : 'none', B, n, Math.max(1, Math.ceil(n / m)));
@@ -70,12 +72,33 @@ test(tag('pool: bad input rejects with the synchronous call\'s error class and c
       [() => pool.matmul(q, k, 0, 1, 1), RangeError, 'ERR_SHAPE'],
       [() => pool.matmul([1], [1], 1, 1, 1), TypeError, 'ERR_TENSOR'],
     ];
-    const nan = q.slice();
-    nan[3] = NaN;
-    bads.push([() => pool.nystromAttention(nan, k, v, { shape }), RangeError, 'ERR_NOT_FINITE']);
     for (const [fn, Class, code] of bads) {
       await assert.rejects(fn(), (e) => e instanceof Class && e.code === code, `${Class.name} ${code}`);
     }
+    // A NaN or ±Infinity in q, k or v: the synchronous call's message (tensor and first index), with
+    // one head split across the threads and with whole heads per thread, in both kinds.
+    for (const sh of [[1, 1, 40, 5], shape]) {
+      const t = makeQKV(sh, 6);
+      for (const [name, at, x] of [['q', 3, NaN], ['k', 77, Infinity], ['v', 120, -Infinity]]) {
+        const bad = { ...t, [name]: t[name].slice() };
+        bad[name][at] = x;
+        for (const kind of ['nystromAttention', 'softmaxAttention']) {
+          const o = { shape: sh, landmarks: 4 };
+          let want;
+          try { lib[kind](bad.q, bad.k, bad.v, o); } catch (e) { want = e; }
+          assert.equal(want?.code, 'ERR_NOT_FINITE', `${kind} ${name}: the synchronous call throws`);
+          await assert.rejects(pool[kind](bad.q, bad.k, bad.v, o), (e) => e instanceof RangeError && e.message === want.message, `${kind} ${name} ${sh}`);
+        }
+      }
+    }
+    // An input detached while its call waits in the queue: the call rejects (nothing stale is read).
+    const long = makeQKV([1, 1, 2048, 32], 7);
+    const first = pool.softmaxAttention(long.q, long.k, long.v, { shape: [1, 1, 2048, 32] });
+    const q2 = q.slice();
+    const queued = pool.nystromAttention(q2, k, v, { shape, landmarks: 4 });
+    structuredClone(q2.buffer, { transfer: [q2.buffer] });
+    await first;
+    await assert.rejects(queued, (e) => e instanceof RangeError && e.code === 'ERR_TENSOR' && /detached/.test(e.message), 'detached while queued');
     assertBitsEqual(await pool.nystromAttention(q, k, v, { shape, landmarks: 4 }), lib.nystromAttention(q, k, v, { shape, landmarks: 4 }), 'after the errors');
   });
 });
