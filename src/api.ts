@@ -6,7 +6,7 @@ import { Engine } from './engine.js';
 import { bestBuild, checkBuild, type ModuleSource } from './loader.js';
 import { attentionPlan, factorsOnce, runOnce } from './attention.js';
 import { checkOperands, matmulDims, matmulOn, matmulPlan } from './matmul.js';
-import { CREATE_ATTENTION_OPTIONS, checkCall, readOptions, type Checked } from './validate.js';
+import { checkCall, readOptions, readPlanOptions, type Checked } from './validate.js';
 import type { Kind } from './plan.js';
 import { createPoolWith, type PoolOptions } from './pool.js';
 import { makeModels } from './model/model.js';
@@ -143,13 +143,8 @@ export function makeApi(source: ModuleSource) {
     },
     /** A reusable attention plan for one shape and one set of options. */
     createAttention(options: PlanOptions): AttentionPlan {
-      const o = readOptions<PlanOptions>(options, CREATE_ATTENTION_OPTIONS, 'createAttention options');
-      const kind = o.kind === undefined ? 'nystrom' : o.kind;
-      if (kind !== 'nystrom' && kind !== 'softmax') throw typeError('ERR_OPTION', `options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
-      const build = planBuild(o.build);
-      // The options are checked once here; q, k, v (and out) at every run.
-      const { out: _o, kind: _k, build: _b, ...rest } = o;
-      const c = checkCall('createAttention', kind, [], rest, attnLen);
+      const { kind, build: asked, c } = readPlanOptions(options, 'createAttention options');
+      const build = planBuild(asked);
       return attentionPlan(new Engine(source.module(build), build), kind, c);
     },
   };

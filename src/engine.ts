@@ -85,7 +85,18 @@ export class Engine {
   }
 
   get buffer(): ArrayBuffer {
-    return this.k.memory.buffer;
+    const b = this.k.memory.buffer;
+    this.buffers.add(b);
+    return b;
+  }
+
+  /** The buffer objects this memory has been seen through: a shared memory that grew gives a new
+   *  object for the same bytes, and views made before are still live views of it. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+
+  /** Whether `x` views this engine's memory (through any of its buffer objects). */
+  views(x: ArrayBufferView): boolean {
+    return x.buffer === this.buffer || this.buffers.has(x.buffer);
   }
 
   /** The first address regions are laid out from. */
@@ -134,7 +145,7 @@ export class Engine {
 
   /** Copies src into memory at byteOffset (skipped when src already is that view). */
   write(byteOffset: number, src: Float32Array): void {
-    if (src.buffer === this.buffer && src.byteOffset === byteOffset) return;
+    if (src.byteOffset === byteOffset && this.views(src)) return;
     this.f32(byteOffset, src.length).set(src);
   }
 
@@ -144,8 +155,7 @@ export class Engine {
    * read before anything is written.
    */
   writeAll(inputs: [Float32Array, number][], written?: (i: number) => void): void {
-    const mem = this.buffer;
-    const staged = inputs.map(([src, at]) => [src.buffer === mem && src.byteOffset !== at ? src.slice() : src, at] as const);
+    const staged = inputs.map(([src, at]) => [src.byteOffset !== at && this.views(src) ? src.slice() : src, at] as const);
     staged.forEach(([src, at], i) => {
       this.write(at, src);
       written?.(i);

@@ -7,13 +7,13 @@
 // and says why (pool.threads === 1, pool.reason).
 import { Engine } from './engine.js';
 import { checkBuild, type ModuleSource } from './loader.js';
-import { checkResult, layoutCall, readOutput, setupCall } from './attention.js';
+import { checkResult, layoutCall, readOutput, setupCall, type CallMemory } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
 import { ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
-import { checkCall, checkInt, checkLength, readOptions, type Checked } from './validate.js';
-import { describe, guardedAsync, stateError, typeError } from './errors.js';
-import type { BuildName, NystromAttentionOptions, SoftmaxAttentionOptions } from './types.js';
+import { checkCall, checkFloat32, checkInt, checkLength, checkMask, readOptions, readPlanOptions, type Checked } from './validate.js';
+import { describe, disposedError, guardMethods, guardedAsync, stateError, typeError } from './errors.js';
+import type { AttentionPlan, BuildName, Layout, MaskLike, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
 
 /** Options of createPool. */
 export interface PoolOptions {
@@ -41,8 +41,39 @@ export interface Pool {
   softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, options: SoftmaxAttentionOptions & PoolCallOptions): Promise<Float32Array>;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions): Promise<Float32Array>;
   matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array, options?: PoolCallOptions): Promise<Float32Array>;
+  /**
+   * A reusable attention plan on the pool (the options of createAttention; `build` must be the
+   * pool's): its memory is laid out once in the pool's shared memory and kept, so its input and
+   * output views skip the copies. Resolves once laid out (queued behind running calls).
+   */
+  createAttention(options: PlanOptions): Promise<PoolAttentionPlan>;
   /** Ends every worker; later calls reject. */
   close(): Promise<void>;
+}
+
+/**
+ * An attention plan on a pool: one shape and one set of options, memory kept in the pool's shared
+ * memory until dispose(). Runs are queued like every pool call; leave the input views alone until
+ * a run settles.
+ */
+export interface PoolAttentionPlan {
+  readonly shape: readonly [number, number, number, number];
+  readonly build: BuildName;
+  readonly layout: Layout;
+  /** Views of the plan's inputs in the pool's memory (fill them, then runInPlace: no copy in). */
+  readonly inputs: { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array };
+  /** View of the plan's output in the pool's memory (valid until the next run starts). */
+  readonly output: Float32Array;
+  /** Runs on q, k, v (the plan's own views are not copied); resolves to `out` or a new array. */
+  run(q: Float32Array, k: Float32Array, v: Float32Array, out?: Float32Array, options?: PoolCallOptions): Promise<Float32Array>;
+  /** Runs on what the caller wrote into inputs; resolves to `output` (no copy in or out). */
+  runInPlace(options?: PoolCallOptions): Promise<Float32Array>;
+  /** Replaces the mask (batch·seqLen 0/1 entries) for the runs that have not started; undefined removes it. */
+  setMask(mask: MaskLike | undefined): void;
+  /** Bytes of the pool's memory the plan keeps. */
+  readonly memoryBytes: number;
+  /** Gives the memory back to the pool; later use throws (runs reject) with code 'ERR_DISPOSED'. */
+  dispose(): void;
 }
 
 /** What the pool needs from the synchronous API (the calling-thread fallback). */
@@ -53,6 +84,7 @@ export interface SyncApi {
   softmaxAttention(q: Float32Array, k: Float32Array, v: Float32Array, o: SoftmaxAttentionOptions): Float32Array;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
   matmulTransposed(a: Float32Array, b: Float32Array, m: number, k: number, n: number, out?: Float32Array): Float32Array;
+  createAttention(options: PlanOptions): AttentionPlan;
 }
 
 const MAX_THREADS = 8;
@@ -177,6 +209,13 @@ function sharedMemory(): { memory?: WebAssembly.Memory; reason?: string } {
     }
   }
   return { reason: 'this engine cannot create a shared WebAssembly.Memory' };
+}
+
+/** A pool plan runs the pool's build: options.build may only name it. */
+function checkPlanBuild(asked: unknown, build: BuildName): void {
+  if (asked !== undefined && checkBuild(asked) !== build) {
+    throw typeError('ERR_OPTION', `options.build must be this pool's build '${build}' (or absent), got ${describe(asked)}`);
+  }
 }
 
 /** At a queued call's turn: its inputs still hold what was checked (none was detached meanwhile). */
@@ -375,29 +414,123 @@ class WorkerPool implements Pool, PoolHost {
       return Promise.reject(e);
     }
     return this.enqueue(signal, async () => {
-      const e = this.engine;
-      const count = c.B * c.H * c.n * c.d;
-      stillThere([[q as Float32Array, count, 'q'], [k as Float32Array, count, 'k'], [v as Float32Array, count, 'v']]);
-      const M = layoutCall(e, kind, c, 'attention', this.threads, this.top);
-      // The program is posted first and q, k, v written while the workers start (its gates wait
-      // for each); the finiteness scans run in the workers (setupCall skips them, and reads no
-      // input). A bad input is reported after the call exactly as the synchronous call reports it.
-      setupCall(e, kind, c, M, false);
-      const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
-      words.fill(0, SCAN, SCAN + 3);
-      const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at: [M.q, M.k, M.v], count }, this.control);
-      await this.execute(program, signal, () => {
-        e.writeAll([[q as Float32Array, M.q], [k as Float32Array, M.k], [v as Float32Array, M.v]], (i) => {
-          Atomics.store(words, GATES + i, 1);
-          Atomics.notify(words, GATES + i);
-        });
-      });
-      (['q', 'k', 'v'] as const).forEach((name, i) => {
-        if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite([M.q, M.k, M.v][i], count, name);
-      });
-      checkResult(e, c, M);
-      return readOutput(e, c, M);
+      const count = attnLen(c);
+      const qkv = [q, k, v] as Float32Array[];
+      stillThere(qkv.map((x, i) => [x, count, 'qkv'[i]]));
+      const M = layoutCall(this.engine, kind, c, 'attention', this.threads, this.top);
+      await this.runAttention(kind, c, M, qkv, signal);
+      return readOutput(this.engine, c, M);
     });
+  }
+
+  /**
+   * One attention call laid out at M: the program is posted first and q, k, v (when given; else
+   * they are in place) written while the workers start — its gates wait for each; the finiteness
+   * scans run in the workers (setupCall skips them, and reads no input). A bad input is reported
+   * after the call exactly as the synchronous call reports it.
+   */
+  private async runAttention(kind: Kind, c: Checked, M: CallMemory, qkv: Float32Array[] | null, signal?: AbortSignal): Promise<void> {
+    const e = this.engine;
+    setupCall(e, kind, c, M, false);
+    const count = attnLen(c);
+    const at: [number, number, number] = [M.q, M.k, M.v];
+    const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
+    words.fill(0, SCAN, SCAN + 3);
+    const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at, count, gated: qkv !== null }, this.control);
+    await this.execute(program, signal, qkv ? () => {
+      e.writeAll(qkv.map((x, i) => [x, at[i]]), (i) => {
+        Atomics.store(words, GATES + i, 1);
+        Atomics.notify(words, GATES + i);
+      });
+    } : undefined);
+    (['q', 'k', 'v'] as const).forEach((name, i) => {
+      if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite(at[i], count, name);
+    });
+    checkResult(e, c, M);
+  }
+
+  createAttention(options: PlanOptions): Promise<PoolAttentionPlan> {
+    let kind: Kind, c: Checked;
+    try {
+      const o = readPlanOptions(options, 'pool.createAttention options');
+      checkPlanBuild(o.build, this.build);
+      ({ kind, c } = o);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue(undefined, async () => {
+      const M = layoutCall(this.engine, kind, c, 'attention', this.threads, this.top);
+      return this.plan(kind, c, M, M.end - this.top, this.keep(M.end));
+    });
+  }
+
+  /** The plan over M (kept in memory until release). */
+  private plan(kind: Kind, c: Checked, M: CallMemory, memoryBytes: number, release: () => void): PoolAttentionPlan {
+    const e = this.engine;
+    const len = attnLen(c);
+    let live = true;
+    const views = { q: e.f32(M.q, len), k: e.f32(M.k, len), v: e.f32(M.v, len) };
+    const output = e.f32(M.out, len);
+    const shape = [c.B, c.H, c.n, c.d] as const;
+    const check = () => {
+      if (!live) throw disposedError('this pool attention plan');
+    };
+    const run = (qkv: Float32Array[] | null, options: unknown, after: () => Float32Array): Promise<Float32Array> => {
+      let signal: AbortSignal | undefined;
+      try {
+        check();
+        signal = checkSignal(readOptions<PoolCallOptions>(options, ['signal'], 'plan run options', false).signal);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.enqueue(signal, async () => {
+        check();
+        if (qkv) stillThere(qkv.map((x, i) => [x, len, 'qkv'[i]]));
+        await this.runAttention(kind, c, M, qkv, signal);
+        return after();
+      });
+    };
+    return guardMethods({
+      shape,
+      build: this.build,
+      layout: c.layout === 1 ? 'bnhd' : 'bhnd',
+      memoryBytes,
+      get inputs() {
+        check();
+        return views;
+      },
+      get output() {
+        check();
+        return output;
+      },
+      run(q, k, v, out, options) {
+        const what = `the plan's shape [${shape.join(', ')}]`;
+        try {
+          for (const [t, name] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) checkLength(checkFloat32(t, name), len, name, what);
+          if (out !== undefined) checkLength(checkFloat32(out, 'out'), len, 'out', what);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return run([q, k, v], options, () => {
+          const result = out ?? new Float32Array(len);
+          result.set(output);
+          return result;
+        });
+      },
+      runInPlace(options) {
+        return run(null, options, () => output);
+      },
+      setMask(mask) {
+        check();
+        // Checked in full before it replaces the old one (the mask region is always laid out).
+        c.mask = mask === undefined ? null : checkMask(mask, c.B, c.n);
+      },
+      dispose() {
+        if (!live) return;
+        live = false;
+        release();
+      },
+    } satisfies PoolAttentionPlan, 'pool attention plan');
   }
 
   private mm(transB: boolean, a: unknown, b: unknown, m: unknown, k: unknown, n: unknown, out: unknown, options: unknown): Promise<Float32Array> {
@@ -501,6 +634,33 @@ class CallingThreadPool implements Pool {
     return this.call(options, () => checkSignal(readOptions<PoolCallOptions>(options, ['signal'], 'pool.matmulTransposed options', false).signal),
       () => this.api.matmulTransposed(a, b, m, k, n, out));
   }
+  createAttention(options: PlanOptions): Promise<PoolAttentionPlan> {
+    return this.call(undefined, () => undefined, () => {
+      checkPlanBuild(readPlanOptions(options, 'pool.createAttention options').build, this.build);
+      const plan = this.api.createAttention({ ...(options as PlanOptions), build: this.build });
+      const settle = <T>(options: unknown, fn: () => T): Promise<T> => {
+        try {
+          const signal = checkSignal(readOptions<PoolCallOptions>(options, ['signal'], 'plan run options', false).signal);
+          if (signal?.aborted) throw abortError();
+          return Promise.resolve(fn());
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      };
+      return guardMethods({
+        get shape() { return plan.shape; },
+        build: this.build,
+        get layout() { return plan.layout; },
+        get memoryBytes() { return plan.memoryBytes; },
+        get inputs() { return plan.inputs; },
+        get output() { return plan.output; },
+        run: (q, k, v, out, options) => settle(options, () => plan.run(q, k, v, out)),
+        runInPlace: (options) => settle(options, () => plan.runInPlace()),
+        setMask: (mask) => plan.setMask(mask),
+        dispose: () => plan.dispose(),
+      } satisfies PoolAttentionPlan, 'pool attention plan');
+    });
+  }
   async close(): Promise<void> {
     this.closed = true;
   }
@@ -516,6 +676,7 @@ function facade(pool: WorkerPool | CallingThreadPool): Pool {
     softmaxAttention: guardedAsync(pool.softmaxAttention.bind(pool), 'pool.softmaxAttention'),
     matmul: guardedAsync(pool.matmul.bind(pool), 'pool.matmul'),
     matmulTransposed: guardedAsync(pool.matmulTransposed.bind(pool), 'pool.matmulTransposed'),
+    createAttention: guardedAsync(pool.createAttention.bind(pool), 'pool.createAttention'),
     close: () => pool.close(),
   };
   if (pool instanceof WorkerPool) {

@@ -128,6 +128,8 @@ function single(T: number, task: Task): Task[][] {
 export interface Feed {
   at: [q: number, k: number, v: number];
   count: number;
+  /** Whether the host is still writing them (false: in place already, scanned only). */
+  gated: boolean;
 }
 
 /** The claimed scan of input i of a feed (every thread that has it takes ranges of SCAN_FLOATS). */
@@ -153,7 +155,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     if (feed) {
       const claims = new Claims();
       const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
-      all(first, [GATE, GATES + 2], ...scans);
+      all(first, ...(feed.gated ? [[GATE, GATES + 2] as Task] : []), ...scans);
     }
     const program: Program = [first, rangesPhase(T, BH, n, false, 'exactRows', (h, t) => [ctx, t, h], EXACT_ROWS_PER_TASK)];
     if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
@@ -169,7 +171,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     if (feed) {
       const claims = new Claims();
       const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
-      for (const tasks of first) tasks.unshift([GATE, GATES + 2]);
+      if (feed.gated) for (const tasks of first) tasks.unshift([GATE, GATES + 2]);
       all(first, ...scans);
     }
     program.push(first, single(T, ['nyAlpha', ctx]));
@@ -182,7 +184,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     // logits by blocks of keys; the other threads sleep until v is written (and Q~ is ready), then
     // every thread claims logits, V's panels and the scans. Phase 2: the kernel-3 rows (softmax,
     // product with the packed V) in T parts: each part streams the packed V once per row block.
-    const gate = (word: number): Task[] => (feed || word === LANDMARKS ? [[GATE, word]] : []);
+    const gate = (word: number): Task[] => (feed?.gated || word === LANDMARKS ? [[GATE, word]] : []);
     const heads = (name: string): Task[] => Array.from({ length: BH }, (_, h): Task => [name, ctx, 0, h, 0, m]);
     const claims = new Claims();
     const claim = (count: number, chunk: number, name: string, h: number): Task[] => {

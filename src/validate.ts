@@ -56,6 +56,18 @@ const CALL_OPTION_NAMES: Record<string, readonly string[]> = {
  * Checks the options of an attention call named `call` (and the named tensors); `outLength` sizes
  * options.out; `extra` names options the caller handles itself (the pool's `signal`).
  */
+/**
+ * createAttention's options (a plan's, on an engine or a pool): the kind, the build asked for
+ * (checked by the caller), and the call checked once — q, k, v and out are checked at every run.
+ */
+export function readPlanOptions(options: unknown, what: string): { kind: 'nystrom' | 'softmax'; build: unknown; c: Checked } {
+  const o = readOptions<Record<string, unknown>>(options, CREATE_ATTENTION_OPTIONS, what);
+  const kind = o.kind === undefined ? 'nystrom' : o.kind;
+  if (kind !== 'nystrom' && kind !== 'softmax') throw typeError('ERR_OPTION', `options.kind must be 'nystrom' or 'softmax', got ${describe(kind)}`);
+  const { out: _o, kind: _k, build, ...rest } = o;
+  return { kind, build, c: checkCall('createAttention', kind, [], rest, (c) => c.B * c.H * c.n * c.d) };
+}
+
 export function checkCall(call: string, kind: 'nystrom' | 'softmax', tensors: [unknown, string][], options: unknown,
                           outLength: (c: Checked) => number, extra: readonly string[] = []): Checked {
   const o = readOptions<Record<string, unknown>>(options, [...CALL_OPTION_NAMES[call], ...extra], `${call} options`);

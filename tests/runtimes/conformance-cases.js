@@ -236,6 +236,25 @@ export async function runPoolCases(api, { threads = 2 } = {}) {
       return 'bit-identical';
     });
   }
+  // An attention plan on the pool: run and runInPlace (zero copy) give the synchronous call's bits.
+  for (const c of CASES.filter((x) => x.kind === 'nystrom').slice(0, 2)) {
+    await add(`pool plan ${c.name}`, async () => {
+      const { q, k, v, options } = materialize(c);
+      const want = api.nystromAttention(q, k, v, options);
+      const { out: _out, ...planOptions } = options;
+      const plan = await pool.createAttention(planOptions);
+      try {
+        assertBitsEqual(await plan.run(q, k, v), want, 'plan.run');
+        plan.inputs.q.set(q);
+        plan.inputs.k.set(k);
+        plan.inputs.v.set(v);
+        assertBitsEqual(await plan.runInPlace(), want, 'plan.runInPlace');
+      } finally {
+        plan.dispose();
+      }
+      return 'bit-identical';
+    });
+  }
   // The HF model loaded on the pool: forwardAsync on the workers, bit-identical to the model alone.
   for (const [name, over, head] of [['pool model exact path', {}, 'base'], ['pool MaskedLM Nyström path', { num_landmarks: 4 }, 'mlm']]) {
     await add(name, async () => {
