@@ -361,13 +361,18 @@ function threadsSection(th, builds) {
     const entry = th.builds?.[b];
     if (!entry) continue;
     const counts = Object.keys(Object.values(entry)[0] ?? {}).map(Number).sort((x, y) => x - y);
+    // Per thread count: the time or rate, the speedup, and (more than one thread) the machine's
+    // ceiling for that many threads with the share of it the pool reached.
+    const cols = (t) => (t === 1 ? 2 : 3);
     const rows = Object.entries(entry).map(([name, byT]) => [name, ...counts.flatMap((t) => {
       const r = byT[t];
-      if (!r) return ['—', '—'];
+      if (!r) return Array(cols(t)).fill('—');
       const v = r.gflops != null ? `${r.gflops.toFixed(1)} GF/s` : `${r.ms.toFixed(2)} ms`;
-      return [v, t === 1 ? '—' : `${r.speedup.toFixed(2)}×`];
+      if (t === 1) return [v, '—'];
+      return [v, `${r.speedup.toFixed(2)}×`, r.ceiling ? `${r.ceiling.toFixed(2)}× (${Math.round((100 * r.speedup) / r.ceiling)} %)` : '—'];
     })]);
-    out.push('', `${b}:`, '', table(['', ...counts.flatMap((t) => [`${t} thr`, '× vs 1'])], rows, ['l', ...counts.flatMap(() => ['r', 'r'])]));
+    out.push('', `${b}:`, '', table(['', ...counts.flatMap((t) => [`${t} thr`, '× vs 1', ...(t > 1 ? ['ceiling (% of it)'] : [])])], rows,
+      ['l', ...counts.flatMap((t) => Array(cols(t)).fill('r'))]));
   }
   const o = th.ort?.exact4096;
   if (o) {
@@ -381,7 +386,7 @@ function threadsSection(th, builds) {
     out.push('', 'n = 4096, d = 64, m = 64, one head: our Nyström against onnxruntime-web exact attention at the same thread count (ort in child processes, `numThreads` 1 and 2):', '',
       table(['', 'ours ms', 'ort ms', '×'], rows, ['l', 'r', 'r', 'r']));
   }
-  out.push('', '1 thr is the synchronous call on the calling thread; more threads are `createPool({ threads })`; every pool result was checked bit-identical to the synchronous call first. Copies in and out are included.');
+  out.push('', '1 thr is the synchronous call on the calling thread; more threads are `createPool({ threads })`; every pool result was checked bit-identical to the synchronous call first. Copies in and out are included, except in the *in place* rows (a plan on each side, `createAttention` and `pool.createAttention`, inputs written once). *Ceiling*: that many independent one-thread calls running at once, each on a thread and memory of its own (bench/ceiling.mjs), against one alone — what the machine\'s cores give together at that moment; the pool cannot beat it.');
   return out.join('\n');
 }
 
@@ -406,7 +411,7 @@ export function summary(res) {
   const th = s.threads?.builds;
   for (const b of builds) {
     const r = th?.[b]?.['nystrom n=16384']?.[2];
-    if (r) rows.push([`Nyström n = 16384 on 2 threads (${b})`, `${r.ms.toFixed(1)} ms`, `${r.speedup.toFixed(2)}× one thread`]);
+    if (r) rows.push([`Nyström n = 16384 on 2 threads (${b})`, `${r.ms.toFixed(1)} ms`, `${r.speedup.toFixed(2)}× one thread${r.ceiling ? ` (the machine's 2-core ceiling then: ${r.ceiling.toFixed(2)}×)` : ''}`]);
   }
   const sc = s.scaling;
   if (!rows.length) return '';
