@@ -10,7 +10,10 @@ import { checkBuild, type ModuleSource } from './loader.js';
 import { checkResult, layoutCall, readOutput, setupCall, type CallMemory } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
-import { ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, SCAN, attentionProgram, matmulPartColumns, matmulProgram, type Program } from './schedule.js';
+import {
+  ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, Q_GATES, Q_PARTS, SCAN, attentionProgram, matmulPartColumns, matmulProgram, qParts,
+  type Program,
+} from './schedule.js';
 import { checkCall, checkFloat32, checkInt, checkLength, checkMask, readOptions, readPlanOptions, type Checked } from './validate.js';
 import { describe, disposedError, guardMethods, guardedAsync, stateError, typeError } from './errors.js';
 import type { AttentionPlan, BuildName, Layout, MaskLike, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
@@ -437,11 +440,31 @@ class WorkerPool implements Pool, PoolHost {
     const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
     words.fill(0, SCAN, SCAN + 3);
     const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at, count, gated: qkv !== null }, this.control);
+    const raise = (w: number) => {
+      Atomics.store(words, w, 1);
+      Atomics.notify(words, w);
+    };
+    const parts = qParts(c, M.plan);
+    const raiseInput = (i: number) => {
+      if (i === 0 && parts) for (let g = 0; g < Q_PARTS; g++) raise(Q_GATES + g);
+      raise(GATES + i);
+    };
     await this.execute(program, signal, qkv ? () => {
-      e.writeAll(qkv.map((x, i) => [x, at[i]]), (i) => {
-        Atomics.store(words, GATES + i, 1);
-        Atomics.notify(words, GATES + i);
-      });
+      if (parts && !qkv.some((x) => e.views(x))) {
+        // q a part at a time (thread 0 starts on each part's landmarks), then k and v.
+        const d = c.d;
+        for (let g = 0; g < Q_PARTS; g++) {
+          e.write(M.q + parts[g] * d * 4, qkv[0].subarray(parts[g] * d, parts[g + 1] * d));
+          raise(Q_GATES + g);
+        }
+        raise(GATES);
+        for (const i of [1, 2]) {
+          e.write(at[i], qkv[i]);
+          raise(GATES + i);
+        }
+      } else {
+        e.writeAll(qkv.map((x, i) => [x, at[i]]), raiseInput);
+      }
     } : undefined);
     (['q', 'k', 'v'] as const).forEach((name, i) => {
       if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite(at[i], count, name);

@@ -18,8 +18,10 @@ export const GATES = 8;
  *  it). Events raised by workers last one phase: the barrier zeroes them (a model's program runs one
  *  attention per layer), while the host's gates stay raised for the whole call. */
 export const LANDMARKS = 11;
+/** Words 12 … 15: gates of the Q_PARTS parts of q a one-head call writes in turn (see qParts). */
+export const Q_GATES = 12, Q_PARTS = 4;
 /** [first, end) of the words zeroed before each call (gates and events) and of those zeroed at every barrier. */
-export const EVENTS = [GATES, LANDMARKS + 1] as const;
+export const EVENTS = [GATES, Q_GATES + Q_PARTS] as const;
 export const PHASE_EVENTS = [LANDMARKS, LANDMARKS + 1] as const;
 /** Words CLAIMS … CLAIMS + MAX_CLAIMS − 1: the counters of claimed ranges, zeroed before each call (by
  *  the host) and at every barrier (by the last thread to arrive): each phase counts from 0. */
@@ -132,6 +134,28 @@ export interface Feed {
   gated: boolean;
 }
 
+/** First row of landmark segment j among the np rows (PAD zero rows first): assembly/landmarks.ts segmentStart. */
+function segmentStart(j: number, np: number, m: number, uneven: boolean): number {
+  if (!uneven) return j * (np / m);
+  const s = Math.floor(np / m);
+  const short = (s + 1) * m - np;
+  return j < short ? j * s : short * s + (j - short) * (s + 1);
+}
+
+/**
+ * One head split across threads: the rows [r_g, r_g+1) of q (r_0 = 0 … r_Q_PARTS = n) the host writes
+ * one part at a time, each holding whole landmark segments, so thread 0 averages a part's segments
+ * (and scans it) while the next one is written. null: q is written at once.
+ */
+export function qParts(c: Checked, plan: CallPlan): number[] | null {
+  if (!plan.k3Shared || c.B * c.H !== 1 || plan.mode !== 'attention' || c.m < Q_PARTS) return null;
+  const { pad, np } = plan.geo;
+  const rows = [0];
+  for (let g = 1; g < Q_PARTS; g++) rows.push(Math.max(0, segmentStart(Math.floor((g * c.m) / Q_PARTS), np, c.m, c.remainder === 1) - pad));
+  rows.push(c.n);
+  return rows;
+}
+
 /** The claimed scan of input i of a feed (every thread that has it takes ranges of SCAN_FLOATS). */
 function scanTask(feed: Feed, i: number, claims: Claims, control: number): Task {
   return [CLAIM, claims.word(), feed.count, SCAN_FLOATS, 'scanRange', feed.at[i], control + (SCAN + i) * 4];
@@ -192,10 +216,20 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
       return Array.from({ length: T }, (_, t): Task => [CLAIM, word, count, chunk, name, ctx, t, h]);
     };
     const scan = (i: number): Task[] => (feed ? [scanTask(feed, i, claims, control)] : []);
-    const [scanQ, scanK, scanV] = [0, 1, 2].map(scan);
+    const parts = feed?.gated ? qParts(c, plan) : null;
+    const [scanQ, scanK, scanV] = [parts ? -1 : 0, 1, 2].map((i) => (i < 0 ? [] : scan(i)));
     const first = emptyPhase(T);
-    first[0].push(['prepare', ctx], ...gate(GATES), ...heads('nyQLandmarks'), [RAISE, LANDMARKS], ...scanQ, ...gate(GATES + 1),
-      ...heads('nyKLandmarks'));
+    first[0].push(['prepare', ctx]);
+    if (parts) {
+      // q lands a part at a time: its segments' landmarks and its scan as each part is in.
+      for (let g = 0; g < Q_PARTS; g++) {
+        first[0].push([GATE, Q_GATES + g], ['nyQLandmarks', ctx, 0, 0, Math.floor((g * m) / Q_PARTS), Math.floor(((g + 1) * m) / Q_PARTS)],
+          ['scanRange', feed!.at[0], control + SCAN * 4, parts[g] * d, parts[g + 1] * d]);
+      }
+    } else {
+      first[0].push(...gate(GATES), ...heads('nyQLandmarks'));
+    }
+    first[0].push([RAISE, LANDMARKS], ...scanQ, ...gate(GATES + 1), ...heads('nyKLandmarks'));
     for (let h = 0; h < BH; h++) first[0].push(['nyKernel2', ctx, 0, h]);
     first[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) first[0].push(['nyPinv', ctx, 0, h]);

@@ -161,3 +161,39 @@ test(tag('pool: without SharedArrayBuffer it runs on the calling thread and says
   assert.match(out.reason, /SharedArrayBuffer/);
   assert.equal(out.same, true);
 });
+
+test(tag('pool: the parts of q a one-head call writes in turn hold whole landmark segments'), async () => {
+  const { qParts, Q_PARTS } = await import('../../dist/schedule.js');
+  const { planCall } = await import('../../dist/plan.js');
+  const { checkCall } = await import('../../dist/validate.js');
+  let checked = 0;
+  for (const n of [4, 7, 20, 63, 64, 65, 300, 1100, 4097]) {
+    for (const m of [4, 5, 8, 20, 64]) {
+      for (const remainder of ['pad', 'uneven']) {
+        if (remainder === 'uneven' && m > n) continue;
+        const c = checkCall('nystromAttention', 'nystrom', [], { shape: [1, 1, n, 8], landmarks: m, remainder, style: 'lucidrains' }, () => 0);
+        const plan = planCall('nystrom', c, 'attention', 2);
+        const rows = qParts(c, plan);
+        assert.ok(rows, `parts for n=${n} m=${m} ${remainder}`);
+        // Segment lengths from the definition (ALGORITHM.md): equal, or ⌊np/m⌋ and one more.
+        const { pad, np } = plan.geo;
+        const s = Math.floor(np / m), short = (s + 1) * m - np;
+        const lens = Array.from({ length: m }, (_, j) => (remainder === 'uneven' ? (j < short ? s : s + 1) : np / m));
+        const start = [0];
+        for (const l of lens) start.push(start.at(-1) + l);
+        assert.equal(start[m], np);
+        assert.equal(rows.length, Q_PARTS + 1);
+        assert.equal(rows[0], 0);
+        assert.equal(rows[Q_PARTS], n);
+        for (let g = 0; g < Q_PARTS; g++) {
+          for (let j = Math.floor((g * m) / Q_PARTS); j < Math.floor(((g + 1) * m) / Q_PARTS); j++) {
+            const r0 = Math.max(0, start[j] - pad), r1 = start[j + 1] - pad;
+            assert.ok(r1 <= r0 || (rows[g] <= r0 && r1 <= rows[g + 1]), `n=${n} m=${m} ${remainder}: segment ${j} rows [${r0}, ${r1}) outside part ${g} [${rows[g]}, ${rows[g + 1]})`);
+            checked++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 500, `${checked} segments checked`);
+});
