@@ -51,6 +51,9 @@ export type Program = Task[][][];
 const ROWS_PER_TASK = CONSTS.ROW_BLOCK;
 /** Exact attention rows per task (each call packs the head's K and V: few, long tasks). */
 const EXACT_ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
+/** Kernel-3 rows per task (claimed): gemm's row block against a K block of 4096 (a long sequence's
+ *  k3·V), so a task streams the packed V no more often than one call over every row would. */
+const K3_ROWS_PER_TASK = 16;
 /** Floats per task of an input's finiteness scan. */
 const SCAN_FLOATS = 1 << 16;
 
@@ -207,7 +210,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     // (then it raises LANDMARKS), K~, kernel 2, α and the pseudo-inverses once k is, then kernel-3
     // logits by blocks of keys; the other threads sleep until v is written (and Q~ is ready), then
     // every thread claims logits, V's panels and the scans. Phase 2: the kernel-3 rows (softmax,
-    // product with the packed V) in T parts: each part streams the packed V once per row block.
+    // product with the packed V), claimed.
     const gate = (word: number): Task[] => (feed?.gated || word === LANDMARKS ? [[GATE, word]] : []);
     const heads = (name: string): Task[] => Array.from({ length: BH }, (_, h): Task => [name, ctx, 0, h, 0, m]);
     const claims = new Claims();
@@ -241,7 +244,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
       for (let h = 0; h < BH; h++) claim(Math.ceil(d / 8), 1, 'nyPackV', h).forEach((task, t) => first[t].push(task));
     }
     all(first, ...scanV);
-    program.push(first, rangesPhase(T, BH, m, false, 'nyKernel3Rows', (h, t) => [ctx, t, h], m));
+    program.push(first, rangesPhase(T, BH, m, true, 'nyKernel3Rows', (h, t) => [ctx, t, h], K3_ROWS_PER_TASK));
   }
   program.push(rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
   if (mode === 'matrix') program.push(rangesPhase(T, BH, n, true, 'nyMatrixRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
