@@ -28,7 +28,9 @@ const modules = new Map();
 function profileModule(build) {
   if (!modules.has(build)) {
     const file = path.join(root, 'build', `nystrom.${build}-profile.wasm`);
-    if (!fs.existsSync(file)) {
+    const shipped = path.join(root, 'build', `nystrom.${build}.wasm`);
+    // Built when missing or older than the shipped build (the kernels changed since).
+    if (!fs.existsSync(file) || (fs.existsSync(shipped) && fs.statSync(file).mtimeMs < fs.statSync(shipped).mtimeMs)) {
       const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-wasm.mjs'), '--profile'], { cwd: root, stdio: 'inherit' });
       if (r.status !== 0) throw new Error('could not build the profile builds (node scripts/build-wasm.mjs --profile)');
     }

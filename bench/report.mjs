@@ -258,6 +258,8 @@ const T = {
   exactEffective: { simd: 0.7, relaxed: 0.7 },
   vsTfjsNystrom: { simd: 2, relaxed: 2.5 },
   growthAt65536: { simd: 18, relaxed: 18 },
+  twoThreads: { simd: 1.8, relaxed: 1.8 },
+  poolVsOrt2: { simd: 25, relaxed: 25 },
 };
 
 function targetsSection(s, builds) {
@@ -341,6 +343,26 @@ function targetsSection(s, builds) {
           const g = scalingGrowth(s.scaling, b);
           return g ? [ratio(g.growth), limit(b) != null ? g.growth <= limit(b) : null] : ['—', null];
         }]]);
+    }
+  }
+  const th = s.threads;
+  if (th?.builds) {
+    // 2 threads ÷ 1 (with the machine's own 2-core ceiling of that moment beside it).
+    const two = (name) => (b) => {
+      const r = th.builds[b]?.[name]?.[2];
+      if (!r || !ok(r.speedup)) return ['—', null];
+      return [`${ratio(r.speedup)}${r.ceiling ? ` (ceiling ${ratio(r.ceiling)})` : ''}`, T.twoThreads[b] != null ? r.speedup >= T.twoThreads[b] : null];
+    };
+    const cases = [['nystrom n=16384', 'Nyström n = 16384, one head'], ['nystrom n=16384 in place', 'the same, in place (plans)'],
+      ['matmul 1024×1024×1024', 'matmul 1024³']].filter(([name]) => builds.some((b) => th.builds[b]?.[name]));
+    if (cases.length) group(`2 threads ≥ ${both(T.twoThreads, (x) => `${x}×`)} one thread`, cases.map(([name, label]) => [label, two(name)]));
+    const o = th.ort?.exact4096?.[2];
+    if (o != null) {
+      group(`Nyström on 2 threads ≥ ${both(T.poolVsOrt2, (x) => `${x}×`)} onnxruntime-web exact on 2 threads`, [['n = 4096', (b) => {
+        const ours = th.builds[b]?.['nystrom n=4096']?.[2]?.ms;
+        const x = o / ours;
+        return ok(x) ? [ratio(x), T.poolVsOrt2[b] != null ? x >= T.poolVsOrt2[b] : null] : ['—', null];
+      }]]);
     }
   }
   if (!rows.length) return null;
