@@ -408,7 +408,7 @@ function threadsSection(th, builds) {
     out.push('', 'n = 4096, d = 64, m = 64, one head: our Nyström against onnxruntime-web exact attention at the same thread count (ort in child processes, `numThreads` 1 and 2):', '',
       table(['', 'ours ms', 'ort ms', '×'], rows, ['l', 'r', 'r', 'r']));
   }
-  out.push('', '1 thr is the synchronous call on the calling thread; more threads are `createPool({ threads })`; every pool result was checked bit-identical to the synchronous call first. Copies in and out are included, except in the *in place* rows (a plan on each side, `createAttention` and `pool.createAttention`, inputs written once). *Ceiling*: that many independent one-thread calls running at once, each on a thread and memory of its own (bench/ceiling.mjs), against one alone — what the machine\'s cores give together at that moment; the pool cannot beat it.');
+  out.push('', '1 thr is the synchronous call on the calling thread; more threads are `createPool({ threads })`; every pool result was checked bit-identical to the synchronous call first. Copies in and out are included, except in the *in place* rows (a plan on each side, `createAttention` and `pool.createAttention`, inputs written once). *Ceiling*: that many independent one-thread calls running at once, each on a thread and memory of its own (bench/ceiling.mjs), against one alone — what the machine\'s cores give together at that moment; the pool cannot beat it. Calls under the pool\'s `inlineBelow` (64 MFLOP: the two small matmuls) run on the calling thread.');
   return out.join('\n');
 }
 

@@ -7,14 +7,14 @@
 // and says why (pool.threads === 1, pool.reason).
 import { Engine } from './engine.js';
 import { checkBuild, type ModuleSource } from './loader.js';
-import { checkResult, layoutCall, readOutput, setupCall, type CallMemory } from './attention.js';
+import { checkResult, compute, layoutCall, readOutput, setupCall, type CallMemory } from './attention.js';
 import { checkOperands, matmulDims } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
 import {
   ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, Q_GATES, Q_PARTS, SCAN, attentionProgram, matmulPartColumns, matmulProgram, qParts,
-  type Program,
+  type Call, type Program,
 } from './schedule.js';
-import { checkCall, checkFloat32, checkInt, checkLength, checkMask, readOptions, readPlanOptions, type Checked } from './validate.js';
+import { checkCall, checkFloat32, checkInt, checkLength, checkMask, checkNumber, readOptions, readPlanOptions, type Checked } from './validate.js';
 import { describe, disposedError, guardMethods, guardedAsync, stateError, typeError } from './errors.js';
 import type { AttentionPlan, BuildName, Layout, MaskLike, NystromAttentionOptions, PlanOptions, SoftmaxAttentionOptions } from './types.js';
 
@@ -24,6 +24,12 @@ export interface PoolOptions {
   threads?: number;
   /** Default: the build one-shot calls use. */
   build?: BuildName;
+  /**
+   * Calls with less work than this many floating-point operations run on the calling thread, with
+   * the same kernels and bits (handing them to the workers costs more than they take). Default
+   * 64e6 (about 1.5 ms of one core); 0 sends every call to the workers.
+   */
+  inlineBelow?: number;
 }
 
 /** Per-call pool options besides the attention options. */
@@ -91,6 +97,14 @@ export interface SyncApi {
 }
 
 const MAX_THREADS = 8;
+/** PoolOptions.inlineBelow's default: about 1.5 ms of one core at this library's matmul rate. */
+const INLINE_BELOW = 64e6;
+
+/** Floating-point operations of an attention call (its products; what decides inlining). */
+function attentionFlops(kind: Kind, c: Checked): number {
+  const BH = c.B * c.H, { n, d, m } = c;
+  return kind === 'softmax' || m >= n ? 4 * BH * n * n * d : 2 * BH * n * m * (4 * d + m);
+}
 
 /** Test hook: terminates worker i as a crash would (the pool must reject and close). */
 export const TERMINATE_WORKER = Symbol.for('nystrom-wasm:terminate-worker');
@@ -246,7 +260,7 @@ class WorkerPool implements Pool, PoolHost {
   /** When the last call's program was posted (ms since the epoch). */
   postedAt = 0;
 
-  private constructor(engine: Engine, threads: number) {
+  private constructor(engine: Engine, threads: number, private readonly inlineBelow: number) {
     this.engine = engine;
     this.build = engine.build;
     this.threads = threads;
@@ -254,9 +268,9 @@ class WorkerPool implements Pool, PoolHost {
   }
 
   static async start(module: WebAssembly.Module, bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory,
-                     build: BuildName, threads: number): Promise<WorkerPool> {
+                     build: BuildName, threads: number, inlineBelow: number): Promise<WorkerPool> {
     const engine = new Engine(module, build, { memory, reserve: CONTROL_BYTES });
-    const pool = new WorkerPool(engine, threads);
+    const pool = new WorkerPool(engine, threads, inlineBelow);
     const url = new URL('./worker.js', import.meta.url);
     const ready: Promise<void>[] = [];
     try {
@@ -420,10 +434,16 @@ class WorkerPool implements Pool, PoolHost {
       const count = attnLen(c);
       const qkv = [q, k, v] as Float32Array[];
       stillThere(qkv.map((x, i) => [x, count, 'qkv'[i]]));
-      const M = layoutCall(this.engine, kind, c, 'attention', this.threads, this.top);
-      await this.runAttention(kind, c, M, qkv, signal);
+      const inline = this.inline(attentionFlops(kind, c));
+      const M = layoutCall(this.engine, kind, c, 'attention', inline ? 1 : this.threads, this.top);
+      await this.runAttention(kind, c, M, qkv, signal, inline);
       return readOutput(this.engine, c, M);
     });
+  }
+
+  /** Whether a call of this much work runs on the calling thread (see PoolOptions.inlineBelow). */
+  private inline(flops: number): boolean {
+    return flops < this.inlineBelow;
   }
 
   /**
@@ -432,8 +452,15 @@ class WorkerPool implements Pool, PoolHost {
    * scans run in the workers (setupCall skips them, and reads no input). A bad input is reported
    * after the call exactly as the synchronous call reports it.
    */
-  private async runAttention(kind: Kind, c: Checked, M: CallMemory, qkv: Float32Array[] | null, signal?: AbortSignal): Promise<void> {
+  private async runAttention(kind: Kind, c: Checked, M: CallMemory, qkv: Float32Array[] | null, signal: AbortSignal | undefined,
+                             inline: boolean): Promise<void> {
     const e = this.engine;
+    if (inline) {
+      // The synchronous call, on the calling thread (thread 0's scratch of M).
+      if (qkv) e.writeAll(qkv.map((x, i) => [x, [M.q, M.k, M.v][i]]));
+      compute(e, kind, c, M);
+      return;
+    }
     setupCall(e, kind, c, M, false);
     const count = attnLen(c);
     const at: [number, number, number] = [M.q, M.k, M.v];
@@ -482,13 +509,14 @@ class WorkerPool implements Pool, PoolHost {
       return Promise.reject(e);
     }
     return this.enqueue(undefined, async () => {
-      const M = layoutCall(this.engine, kind, c, 'attention', this.threads, this.top);
-      return this.plan(kind, c, M, M.end - this.top, this.keep(M.end));
+      const inline = this.inline(attentionFlops(kind, c));
+      const M = layoutCall(this.engine, kind, c, 'attention', inline ? 1 : this.threads, this.top);
+      return this.plan(kind, c, M, M.end - this.top, this.keep(M.end), inline);
     });
   }
 
   /** The plan over M (kept in memory until release). */
-  private plan(kind: Kind, c: Checked, M: CallMemory, memoryBytes: number, release: () => void): PoolAttentionPlan {
+  private plan(kind: Kind, c: Checked, M: CallMemory, memoryBytes: number, release: () => void, inline: boolean): PoolAttentionPlan {
     const e = this.engine;
     const len = attnLen(c);
     let live = true;
@@ -509,7 +537,7 @@ class WorkerPool implements Pool, PoolHost {
       return this.enqueue(signal, async () => {
         check();
         if (qkv) stillThere(qkv.map((x, i) => [x, len, 'qkv'[i]]));
-        await this.runAttention(kind, c, M, qkv, signal);
+        await this.runAttention(kind, c, M, qkv, signal, inline);
         return after();
       });
     };
@@ -568,7 +596,8 @@ class WorkerPool implements Pool, PoolHost {
     }
     return this.enqueue(signal, async () => {
       const e = this.engine;
-      const T = this.threads;
+      const inline = this.inline(2 * M * K * N);
+      const T = inline ? 1 : this.threads;
       const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
       stillThere([[a as Float32Array, M * K, 'a'], [b as Float32Array, K * N, 'b']]);
       const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`, this.top);
@@ -576,7 +605,14 @@ class WorkerPool implements Pool, PoolHost {
       e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]]);
       e.checkFinite(pa, M * K, `${name}: a`);
       e.checkFinite(pb, K * N, `${name}: b`);
-      await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T), signal);
+      const program = matmulProgram(M, N, K, pa, pb, transB, pc, pw, T);
+      if (inline) {
+        // Small: on the calling thread (the same gemm call as the one-thread program).
+        const [name, ...args] = program[0][0][0] as Call;
+        (e.k as unknown as Record<string, (...a: number[]) => void>)[name](...args);
+      } else {
+        await this.execute(program, signal);
+      }
       const result = (out as Float32Array | undefined) ?? new Float32Array(M * N);
       result.set(e.f32(pc, M * N));
       return result;
@@ -720,7 +756,8 @@ export async function createPoolWith(source: ModuleSource, api: SyncApi, options
 }
 
 async function startPool(source: ModuleSource, api: SyncApi, options: PoolOptions): Promise<WorkerPool | CallingThreadPool> {
-  const o = readOptions<PoolOptions>(options, ['threads', 'build'], 'createPool options', false);
+  const o = readOptions<PoolOptions>(options, ['threads', 'build', 'inlineBelow'], 'createPool options', false);
+  const inlineBelow = o.inlineBelow === undefined ? INLINE_BELOW : checkNumber(o.inlineBelow, 'createPool options.inlineBelow', 0);
   const build = o.build === undefined ? api.activeBuild() : checkBuild(o.build);
   const threads = o.threads === undefined ? await defaultThreads() : checkInt(o.threads, 'createPool options.threads', 1, 256);
   const { memory, reason } = sharedMemory();
@@ -732,7 +769,7 @@ async function startPool(source: ModuleSource, api: SyncApi, options: PoolOption
     return new CallingThreadPool(api, build, `the threads build could not be loaded (${(e as Error)?.message ?? e})`);
   }
   try {
-    return await WorkerPool.start(mod.module, mod.bytes, memory, build, threads);
+    return await WorkerPool.start(mod.module, mod.bytes, memory, build, threads, inlineBelow);
   } catch (e) {
     return new CallingThreadPool(api, build, `workers could not be started (${(e as Error)?.message ?? e})`);
   }

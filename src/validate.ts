@@ -126,6 +126,13 @@ export function checkLength(x: Float32Array, want: number, name: string, what: s
   if (len !== want) throw rangeError('ERR_TENSOR', `${name} has ${len} elements; ${what} needs ${want}${len === 0 && x.byteOffset === 0 && x.buffer.byteLength === 0 ? ' (its buffer is detached)' : ''}`);
 }
 
+/** A number ≥ min (Infinity included): a TypeError for what is not a number, a RangeError below min or NaN. */
+export function checkNumber(x: unknown, name: string, min: number): number {
+  if (typeof x !== 'number') throw typeError('ERR_OPTION', `${name} must be a number ≥ ${min}, got ${describe(x)}`);
+  if (!(x >= min)) throw rangeError('ERR_OPTION', `${name} must be a number ≥ ${min}, got ${x}`);
+  return x;
+}
+
 /** An integer in [min, max] (a JS number: a BigInt is a TypeError that says so). */
 export function checkInt(x: unknown, name: string, min: number, max = MAX_INT, code: 'ERR_OPTION' | 'ERR_SHAPE' = 'ERR_OPTION'): number {
   const range = `an integer in [${min}, ${max}]`;

@@ -75,7 +75,7 @@ export async function deviceBench(options: BenchOptions = {}): Promise<BenchResu
   const notes: string[] = [];
   const pools = new Map<number, lib.Pool>();
   for (const t of wanted.filter((t) => t > 1)) {
-    const pool = await lib.createPool({ threads: t });
+    const pool = await lib.createPool({ threads: t, inlineBelow: 0 }); // the workers, however small the call
     if (pool.threads === t) pools.set(t, pool);
     else {
       notes.push(`${t} threads: not available here (${pool.reason})`);

@@ -32,7 +32,7 @@ const CASES = [
 
 for (const threads of [1, 2, 3]) {
   test(tag(`model on a pool (${threads} threads): forwardAsync bit-identical to forward on the calling thread`), { timeout: 60_000 }, async () => {
-    await withPool({ threads }, async (pool) => {
+    await withPool({ threads, inlineBelow: 0 }, async (pool) => {
       for (const [i, { head, over, options, B, n }] of CASES.entries()) {
         const config = smallConfig(over);
         const { bytes } = randomCheckpoint(config, { head, seed: 30 + i });
@@ -57,7 +57,7 @@ for (const threads of [1, 2, 3]) {
 }
 
 test(tag('model on a pool: weights stay resident beside pool calls and other models; dispose frees them'), { timeout: 60_000 }, async () => {
-  await withPool({ threads: 2 }, async (pool) => {
+  await withPool({ threads: 2, inlineBelow: 0 }, async (pool) => {
     const config = smallConfig();
     const a = randomCheckpoint(config, { seed: 51 }), b = randomCheckpoint(config, { head: 'mlm', seed: 52 });
     const ids = randomIds(config, 2, 30, 53);

@@ -17,7 +17,7 @@ const CASES = [
 
 for (const threads of [1, 2, 3]) {
   test(tag(`pool plan (${threads} threads): run, run on its own views and runInPlace give the synchronous plan's bits`), { timeout: 60_000 }, async () => {
-    await withPool({ threads }, async (pool) => {
+    await withPool({ threads, inlineBelow: 0 }, async (pool) => {
       for (const [i, opts] of CASES.entries()) {
         const { q, k, v } = makeQKV(opts.shape, 40 + i);
         const sync = lib.createAttention({ ...opts, build: BUILD });
@@ -55,7 +55,7 @@ for (const threads of [1, 2, 3]) {
 }
 
 test(tag('pool plan: kept beside one-shot pool calls and other plans (memory grows past it), disposed plans reject'), { timeout: 60_000 }, async () => {
-  await withPool({ threads: 2 }, async (pool) => {
+  await withPool({ threads: 2, inlineBelow: 0 }, async (pool) => {
     const a = await pool.createAttention({ shape: [1, 1, 300, 16], landmarks: 10 });
     const x = makeQKV([1, 1, 300, 16], 50);
     a.inputs.q.set(x.q);
@@ -95,7 +95,7 @@ test(tag('pool plan: kept beside one-shot pool calls and other plans (memory gro
 });
 
 test(tag('pool plan: bad options and inputs reject with the synchronous plan\'s errors; abort; NaN input'), { timeout: 60_000 }, async () => {
-  await withPool({ threads: 2 }, async (pool) => {
+  await withPool({ threads: 2, inlineBelow: 0 }, async (pool) => {
     const shape = [1, 1, 64, 8];
     const bads = [
       [() => pool.createAttention({ shape, landmark: 4 }), TypeError, 'ERR_OPTION'],

@@ -30,7 +30,7 @@ function cases() {
 
 for (const threads of [1, 2, 3]) {
   test(tag(`pool (${threads} threads): attention and matmul bit-identical to the synchronous calls`), { timeout: 60_000 }, async () => {
-    await withPool({ threads }, async (pool) => {
+    await withPool({ threads, inlineBelow: 0 }, async (pool) => {
       assert.equal(pool.threads, threads);
       assert.equal(pool.build, BUILD);
       assert.equal(pool.reason, undefined);
@@ -61,7 +61,7 @@ for (const threads of [1, 2, 3]) {
 }
 
 test(tag('pool: bad input rejects with the synchronous call\'s error class and code, and the pool keeps working'), { timeout: 30_000 }, async () => {
-  await withPool({ threads: 2 }, async (pool) => {
+  await withPool({ threads: 2, inlineBelow: 0 }, async (pool) => {
     const shape = [1, 2, 24, 5];
     const { q, k, v } = makeQKV(shape, 4);
     const bads = [
@@ -104,7 +104,7 @@ test(tag('pool: bad input rejects with the synchronous call\'s error class and c
 });
 
 test(tag('pool: an abort rejects with AbortError, the workers stop, the pool stays usable'), { timeout: 60_000 }, async () => {
-  await withPool({ threads: 2 }, async (pool) => {
+  await withPool({ threads: 2, inlineBelow: 0 }, async (pool) => {
     const shape = [1, 1, 4096, 32];
     const { q, k, v } = makeQKV(shape, 5);
     // Already aborted: rejected before any work.
@@ -196,4 +196,32 @@ test(tag('pool: the parts of q a one-head call writes in turn hold whole landmar
     }
   }
   assert.ok(checked > 500, `${checked} segments checked`);
+});
+
+test(tag('pool: calls below inlineBelow run on the calling thread with the same bits; bad inlineBelow is refused'), { timeout: 30_000 }, async () => {
+  await withPool({ threads: 2 }, async (pool) => {
+    // A call big enough for the workers, then small ones: lastTimes (the workers' report of the last
+    // call they ran) stays that of the big call.
+    const big = makeQKV([1, 1, 4096, 64], 11);
+    const bigOpts = { shape: [1, 1, 4096, 64], landmarks: 64 };
+    assertBitsEqual(await pool.nystromAttention(big.q, big.k, big.v, bigOpts), lib.nystromAttention(big.q, big.k, big.v, bigOpts), 'big');
+    const ran = pool.lastTimes;
+    assert.equal(ran.length, 2, 'the big call ran on both workers');
+    const { q, k, v } = makeQKV([2, 2, 100, 16], 12);
+    const o = { shape: [2, 2, 100, 16], landmarks: 10, convWeight: randn(6, 0.5, 3) };
+    assertBitsEqual(await pool.nystromAttention(q, k, v, o), lib.nystromAttention(q, k, v, o), 'small Nyström');
+    assertBitsEqual(await pool.softmaxAttention(q, k, v, { shape: o.shape }), lib.softmaxAttention(q, k, v, { shape: o.shape }), 'small exact');
+    const a = randn(64 * 4096, 1, 1), b = randn(4096 * 64, 1, 2);
+    assertBitsEqual(await pool.matmul(a, b, 64, 4096, 64), lib.matmul(a, b, 64, 4096, 64), 'small matmul');
+    const plan = await pool.createAttention({ shape: o.shape, landmarks: 10 });
+    assertBitsEqual(await plan.run(q, k, v), lib.nystromAttention(q, k, v, { shape: o.shape, landmarks: 10 }), 'small plan');
+    plan.dispose();
+    const bad = q.slice();
+    bad[5] = NaN;
+    await assert.rejects(pool.nystromAttention(bad, k, v, o), (e) => e instanceof RangeError && e.code === 'ERR_NOT_FINITE');
+    assert.equal(pool.lastTimes, ran, 'no small call reached the workers');
+  });
+  for (const [x, Class] of [['1', TypeError], [-1, RangeError], [NaN, RangeError]]) {
+    await assert.rejects(lib.createPool({ threads: 2, inlineBelow: x }), (e) => e instanceof Class && e.code === 'ERR_OPTION', String(x));
+  }
 });

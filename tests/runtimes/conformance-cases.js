@@ -207,7 +207,7 @@ export async function runPoolCases(api, { threads = 2 } = {}) {
   const details = [];
   let pool;
   try {
-    pool = await api.createPool({ threads });
+    pool = await api.createPool({ threads, inlineBelow: 0 }); // every case on the workers, however small
   } catch (e) {
     return { passed: 0, failed: 1, build: 'none', threads: 0, details: [{ name: 'createPool', ok: false, message: String((e && e.stack) || e) }] };
   }
