@@ -602,16 +602,26 @@ class WorkerPool implements Pool, PoolHost {
       stillThere([[a as Float32Array, M * K, 'a'], [b as Float32Array, K * N, 'b']]);
       const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`, this.top);
       const [pa, pb, pc, ...pw] = offsets;
-      e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]]);
-      e.checkFinite(pa, M * K, `${name}: a`);
-      e.checkFinite(pb, K * N, `${name}: b`);
-      const program = matmulProgram(M, N, K, pa, pb, transB, pc, pw, T);
+      const ab: [Float32Array, number][] = [[a as Float32Array, pa], [b as Float32Array, pb]];
       if (inline) {
-        // Small: on the calling thread (the same gemm call as the one-thread program).
-        const [name, ...args] = program[0][0][0] as Call;
-        (e.k as unknown as Record<string, (...a: number[]) => void>)[name](...args);
+        // Small: the synchronous call on the calling thread (the one-thread program's gemm).
+        e.writeAll(ab);
+        e.checkFinite(pa, M * K, `${name}: a`);
+        e.checkFinite(pb, K * N, `${name}: b`);
+        const [fn, ...args] = matmulProgram(M, N, K, pa, pb, transB, pc, pw, 1)[0][0][0] as Call;
+        (e.k as unknown as Record<string, (...x: number[]) => void>)[fn](...args);
       } else {
-        await this.execute(program, signal);
+        // Posted first; A and B written while the workers start; scanned by the workers after.
+        const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
+        words.fill(0, SCAN, SCAN + 2);
+        await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T, this.control), signal, () => {
+          e.writeAll(ab, (i) => {
+            Atomics.store(words, GATES + i, 1);
+            Atomics.notify(words, GATES + i);
+          });
+        });
+        if (Atomics.load(words, SCAN) !== 0) e.checkFinite(pa, M * K, `${name}: a`);
+        if (Atomics.load(words, SCAN + 1) !== 0) e.checkFinite(pb, K * N, `${name}: b`);
       }
       const result = (out as Float32Array | undefined) ?? new Float32Array(M * N);
       result.set(e.f32(pc, M * N));

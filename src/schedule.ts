@@ -159,9 +159,14 @@ export function qParts(c: Checked, plan: CallPlan): number[] | null {
   return rows;
 }
 
-/** The claimed scan of input i of a feed (every thread that has it takes ranges of SCAN_FLOATS). */
+/** The claimed scan of `count` floats at `at` into scan word SCAN + i (every thread that has it takes ranges of SCAN_FLOATS). */
+function claimedScan(at: number, count: number, i: number, claims: Claims, control: number): Task {
+  return [CLAIM, claims.word(), count, SCAN_FLOATS, 'scanRange', at, control + (SCAN + i) * 4];
+}
+
+/** The claimed scan of input i of a feed. */
 function scanTask(feed: Feed, i: number, claims: Claims, control: number): Task {
-  return [CLAIM, claims.word(), feed.count, SCAN_FLOATS, 'scanRange', feed.at[i], control + (SCAN + i) * 4];
+  return claimedScan(feed.at[i], feed.count, i, claims, control);
 }
 
 /**
@@ -258,8 +263,11 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
  * packing scratch (gemmWorkBytes(columns of the widest part, K) bytes).
  */
 export function matmulProgram(M: number, N: number, K: number, a: number, b: number, transB: boolean, c: number,
-                              work: number[], T: number): Program {
+                              work: number[], T: number, control?: number): Program {
   const phase = emptyPhase(T);
+  // With `control`: the host writes A then B after posting (gates GATES, GATES + 1), and the threads
+  // scan both for NaN/±Infinity after their products (scan words SCAN, SCAN + 1).
+  if (control !== undefined) for (const tasks of phase) tasks.push([GATE, GATES + 1]);
   const byColumns = N >= M;
   const units = byColumns ? Math.ceil(N / 8) : Math.ceil(M / 4);
   const parts = Math.min(T, units);
@@ -273,6 +281,11 @@ export function matmulProgram(M: number, N: number, K: number, a: number, b: num
       const i0 = u0 * 4, i1 = Math.min(M, u1 * 4);
       phase[t].push(['gemm', i1 - i0, N, K, a + i0 * K * 4, K, b, transB ? K : N, transB ? 1 : 0, c + i0 * N * 4, N, work[t]]);
     }
+  }
+  if (control !== undefined) {
+    const claims = new Claims();
+    const scans = [claimedScan(a, M * K, 0, claims, control), claimedScan(b, K * N, 1, claims, control)];
+    for (const tasks of phase) tasks.push(...scans);
   }
   return [phase];
 }

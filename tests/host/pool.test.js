@@ -91,6 +91,14 @@ test(tag('pool: bad input rejects with the synchronous call\'s error class and c
         }
       }
     }
+    // A NaN in a matmul operand (scanned by the workers): the synchronous call's message.
+    for (const [which, at] of [['a', 17], ['b', 301]]) {
+      const x = { a: randn(40 * 30, 1, 3), b: randn(30 * 20, 1, 4) };
+      x[which][at] = NaN;
+      let want;
+      try { lib.matmul(x.a, x.b, 40, 30, 20); } catch (e) { want = e; }
+      await assert.rejects(pool.matmul(x.a, x.b, 40, 30, 20), (e) => e instanceof RangeError && e.message === want.message, `matmul ${which}`);
+    }
     // An input detached while its call waits in the queue: the call rejects (nothing stale is read).
     const long = makeQKV([1, 1, 2048, 32], 7);
     const first = pool.softmaxAttention(long.q, long.k, long.v, { shape: [1, 1, 2048, 32] });
