@@ -1,7 +1,9 @@
 // Before/after: this checkout's dist/ against another checkout's built dist/, in one process,
 // alternating, both builds — the check that a change of the core costs no speed.
-// Usage: node --experimental-wasm-relaxed-simd bench/ab.mjs OTHER_CHECKOUT_DIR [--rounds R]
+// Usage: node --experimental-wasm-relaxed-simd bench/ab.mjs OTHER_CHECKOUT_DIR [--rounds R] [--pool T]
 // Prints per case the median ms of each side and the ratio other/this (> 1: this is faster).
+// --pool T: the worker pool's calls instead (createPool({ threads: T }) on each side; one long
+// sequence with one head, and matmul 1024³), beside this side's synchronous call.
 import v8 from 'node:v8';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,6 +52,39 @@ function time(fn, reps) {
 const median = (s) => [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)];
 
 const rows = [];
+const pi = args.indexOf('--pool');
+if (pi >= 0) {
+  const T = Number(args[pi + 1]);
+  const POOL_CASES = [
+    { name: 'nystrom n=16384 d=64 m=64', x: attn(1, 1, 16384, 64), run: (L, x) => L.nystromAttention(x.q, x.k, x.v, { shape: x.shape, landmarks: 64, out: x.out }) },
+    { name: 'nystrom n=4096 d=64 m=64', x: attn(1, 1, 4096, 64), run: (L, x) => L.nystromAttention(x.q, x.k, x.v, { shape: x.shape, landmarks: 64, out: x.out }) },
+    { name: 'matmul 1024³', x: { a: randn(1 << 20, 1, 4), b: randn(1 << 20, 1, 5), out: new Float32Array(1 << 20) }, run: (L, x) => L.matmul(x.a, x.b, 1024, 1024, 1024, x.out) },
+  ];
+  for (const build of ['simd', 'relaxed']) {
+    const pools = {};
+    for (const [k, L] of Object.entries(sides)) pools[k] = await L.createPool({ threads: T, build });
+    sides.this.selectBuild(build);
+    for (const c of POOL_CASES) {
+      const fns = { this: () => c.run(pools.this, c.x), other: () => c.run(pools.other, c.x), sync: async () => c.run(sides.this, c.x) };
+      for (const f of Object.values(fns)) for (let i = 0; i < 3; i++) await f();
+      const s = { this: [], other: [], sync: [] };
+      for (let r = 0; r < ROUNDS * 4; r++) {
+        for (const k of r % 2 ? ['other', 'sync', 'this'] : ['this', 'sync', 'other']) {
+          const t0 = performance.now();
+          await fns[k]();
+          s[k].push(performance.now() - t0);
+        }
+      }
+      const [a, b, one] = [median(s.this), median(s.other), median(s.sync)];
+      rows.push({ build, case: `${c.name}, ${T} threads`, 'this ms': a.toFixed(3), 'other ms': b.toFixed(3), 'other/this': (b / a).toFixed(3),
+        'this ÷ 1 thread': (one / a).toFixed(3), 'other ÷ 1 thread': (one / b).toFixed(3) });
+      console.error(`${build} ${c.name} ${T} threads: this ${a.toFixed(3)} ms, other ${b.toFixed(3)} ms, one thread ${one.toFixed(3)} ms`);
+    }
+    for (const p of Object.values(pools)) await p.close();
+  }
+  console.table(rows);
+  process.exit(0);
+}
 for (const build of ['simd', 'relaxed']) {
   for (const L of Object.values(sides)) L.selectBuild(build);
   for (const c of CASES) {
