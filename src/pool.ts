@@ -325,12 +325,15 @@ class WorkerPool implements Pool, PoolHost {
   }
 
   /** Per worker of the last call: when it started (ms since the epoch) and per phase [working, waiting] ms. */
-  lastTimes: { start: number; phases: number[][] }[] = [];
+  lastTimes: { thread: number; start: number; phases: number[][]; trace?: [string, number, number][] }[] = [];
+  /** Test and bench hook: workers time every task of the following calls (lastTimes[i].trace). */
+  trace = false;
 
-  private onDone(m: { type: string; id: number; status: string; message?: string; times?: number[][]; start?: number }): void {
+  private onDone(m: { type: string; id: number; status: string; message?: string; thread?: number; times?: number[][]; start?: number;
+                      trace?: [string, number, number][] }): void {
     const p = this.pending;
     if (m.type !== 'done' || !p || m.id !== this.seq) return;
-    if (m.times) this.lastTimes.push({ start: m.start!, phases: m.times });
+    if (m.times) this.lastTimes[m.thread!] = { thread: m.thread!, start: m.start!, phases: m.times, ...(m.trace ? { trace: m.trace } : {}) };
     if (m.status === 'error') p.error ??= m.message;
     if (--p.left === 0) {
       this.pending = null;
@@ -396,7 +399,7 @@ class WorkerPool implements Pool, PoolHost {
       }
       for (let t = 0; t < this.threads; t++) {
         this.workers[t].hold(true);
-        this.workers[t].post({ type: 'run', id, threads: this.threads, phases: program.map((phase) => phase[t]) });
+        this.workers[t].post({ type: 'run', id, threads: this.threads, phases: program.map((phase) => phase[t]), trace: this.trace });
       }
       if (!feed) return;
       try {
@@ -752,6 +755,7 @@ function facade(pool: WorkerPool | CallingThreadPool): Pool {
     Object.defineProperty(f, POOL_HOST, { value: pool satisfies PoolHost });
     Object.defineProperty(f, TERMINATE_WORKER, { value: (i: number) => pool[TERMINATE_WORKER](i) });
     Object.defineProperty(f, 'lastTimes', { get: () => pool.lastTimes });
+    Object.defineProperty(f, 'trace', { get: () => pool.trace, set: (on: boolean) => { pool.trace = on === true; } });
     Object.defineProperty(f, 'postedAt', { get: () => pool.postedAt });
   }
   return f;

@@ -241,8 +241,10 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     for (let h = 0; h < BH; h++) first[0].push(['nyKernel2', ctx, 0, h]);
     first[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) first[0].push(['nyPinv', ctx, 0, h]);
-    for (let t = 1; t < T; t++) first[t].push(...gate(GATES + 2), ...gate(LANDMARKS), ...scanQ);
+    for (let t = 1; t < T; t++) first[t].push(...gate(GATES + 2), ...scanQ);
     all(first, ...scanK);
+    // The logits need Q~ (thread 0 raises LANDMARKS); the scans above do not.
+    for (let t = 1; t < T; t++) first[t].push(...gate(LANDMARKS));
     for (let h = 0; h < BH; h++) claim(n, CONSTS.K3_COLS, 'nyKernel3Logits', h).forEach((task, t) => first[t].push(task));
     all(first, ...gate(GATES + 2));
     if (mode === 'attention') {

@@ -3,9 +3,9 @@
 // phases. Runs as a Web Worker (browsers, Deno, Bun) or a Node worker_threads worker.
 //
 // Messages in:  { type: 'init', module | bytes, memory, control, index }
-//               { type: 'run', id, threads, phases: Task[][] (this worker's tasks per phase) }
+//               { type: 'run', id, threads, phases: Task[][] (this worker's tasks per phase), trace? }
 // Messages out: { type: 'ready' } | { type: 'failed', message }
-//               { type: 'done', id, status: 'ok' | 'aborted' | 'error', message? }
+//               { type: 'done', id, status: 'ok' | 'aborted' | 'error', message?, times, start, trace? }
 // The control block (Int32 words at `control` in the shared memory): GEN (barrier generation),
 // ARRIVED (workers at the barrier), ABORT (non-zero: stop at the next task boundary), the scan
 // results, the input gates (schedule.ts: GATE) and the counters of claimed ranges (CLAIM).
@@ -34,6 +34,7 @@ class Aborted extends Error {}
 let exports: Record<string, (...args: number[]) => number> | null = null;
 let memory: WebAssembly.Memory | null = null;
 let control = 0;
+let index = 0;
 
 function ctl(): Int32Array {
   return new Int32Array(memory!.buffer, control, CONTROL_BYTES / 4);
@@ -74,16 +75,22 @@ function gate(c: Int32Array, word: number): void {
   }
 }
 
+/** With a trace: [what, start, end] (ms since the time origin) of every task, gate and claimed chunk. */
+type Trace = [string, number, number][];
+
 /** Runs this worker's tasks phase by phase; returns per phase [ms working, ms waiting at the barrier]. */
-function run(phases: Task[][], threads: number): number[][] {
+function run(phases: Task[][], threads: number, trace: Trace | null): number[][] {
   const c = ctl();
   const times: number[][] = [];
+  const mark = (what: string, start: number) => trace?.push([what, start + performance.timeOrigin, performance.now() + performance.timeOrigin]);
   for (let p = 0; p < phases.length; p++) {
     const t0 = performance.now();
     for (const task of phases[p]) {
       if (Atomics.load(c, ABORT)) throw new Aborted();
+      const s = trace ? performance.now() : 0;
       if (task[0] === GATE) {
         gate(c, task[1]);
+        mark(`gate ${task[1]}`, s);
         continue;
       }
       if (task[0] === RAISE) {
@@ -94,13 +101,16 @@ function run(phases: Task[][], threads: number): number[][] {
       if (task[0] !== CLAIM) {
         const [name, ...args] = task as Call;
         exports![name](...args);
+        mark(name, s);
         continue;
       }
       // A claimed range: take chunks from the shared counter until none are left.
       const [, word, count, chunk, fn, ...rest] = task;
       const kernel = exports![fn];
       for (let a = Atomics.add(c, word, chunk); a < count; a = Atomics.add(c, word, chunk)) {
+        const k0 = trace ? performance.now() : 0;
         kernel(...rest, a, Math.min(count, a + chunk));
+        mark(fn as string, k0);
         if (Atomics.load(c, ABORT)) throw new Aborted();
       }
     }
@@ -118,6 +128,7 @@ io.listen(async (msg) => {
       const module = msg.module instanceof WebAssembly.Module ? msg.module : await WebAssembly.compile(msg.bytes);
       memory = msg.memory as WebAssembly.Memory;
       control = msg.control;
+      index = msg.index;
       exports = new WebAssembly.Instance(module, { env: { memory } }).exports as any;
       io.post({ type: 'ready' });
     } catch (e) {
@@ -128,8 +139,9 @@ io.listen(async (msg) => {
   if (msg.type === 'run') {
     try {
       const t0 = performance.now();
-      const times = run(msg.phases, msg.threads);
-      io.post({ type: 'done', id: msg.id, status: 'ok', times, start: t0 + performance.timeOrigin });
+      const trace: Trace | null = msg.trace ? [] : null;
+      const times = run(msg.phases, msg.threads, trace);
+      io.post({ type: 'done', id: msg.id, status: 'ok', thread: index, times, start: t0 + performance.timeOrigin, trace });
     } catch (e) {
       if (e instanceof Aborted) {
         io.post({ type: 'done', id: msg.id, status: 'aborted' });
