@@ -1,12 +1,12 @@
 // The size users download: each package entry bundled and minified with esbuild (ESM, platform
-// neutral; the threads builds are a chunk of their own that only createPool loads), raw and
+// neutral; the threads builds and the pool's code are chunks of their own that only createPool loads), raw and
 // gzipped, against a budget. Exits 1 when an entry is over its budget.
 // esbuild comes from docs/ (the publication tools), installed on first use.
 //   npm run size            (npm run build first; npm test runs it as a suite)
 import { gzipSync } from 'node:zlib';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTools } from './tools.mjs';
 
@@ -15,7 +15,7 @@ ensureTools(join(root, 'docs'), 'esbuild');
 const { buildSync } = createRequire(join(root, 'docs', 'package.json'))('esbuild');
 /** Gzipped budgets in KiB. The embedded entry carries both wasm builds as base64 (most of its size; the
  *  fused exact-attention kernel added about 5 KiB of wasm to each build). */
-export const BUDGET = { 'index.js': 55, 'url.js': 30, 'threads chunk': 30, 'worker.js': 5 };
+export const BUDGET = { 'index.js': 55, 'url.js': 30, 'threads chunk': 30, 'pool chunk': 12, 'worker.js': 5 };
 
 export function sizes() {
   const out = [];
@@ -23,11 +23,29 @@ export function sizes() {
     const r = buildSync({
       entryPoints: [join(root, 'dist', entry)], bundle: true, minify: true, format: 'esm', platform: 'neutral',
       write: false, external: ['node:*'], splitting: true, outdir: join(root, 'build', 'size'), logLevel: 'silent',
+      metafile: true, absWorkingDir: root,
     });
-    for (const f of r.outputFiles) {
-      const name = f.path.endsWith(entry) ? entry : f.path.includes('threads.generated') ? 'threads chunk' : null;
-      if (!name || out.some((x) => x.name === name)) continue;
-      out.push({ name, entry, bytes: f.contents.length, gzip: gzipSync(f.contents, { level: 9 }).length, budgetKiB: BUDGET[name] });
+    const files = new Map(r.outputFiles.map((f) => [relative(root, f.path).split(sep).join('/'), f]));
+    const outputs = r.metafile.outputs;
+    // An output with the chunks it imports statically (they load with it; dynamic imports load later).
+    const closure = (key, seen = new Set()) => {
+      if (seen.has(key)) return seen;
+      seen.add(key);
+      for (const i of outputs[key]?.imports ?? []) if (i.kind === 'import-statement') closure(i.path, seen);
+      return seen;
+    };
+    const entryKey = Object.keys(outputs).find((k) => k.endsWith(`/${entry}`));
+    const loaded = closure(entryKey);
+    const measure = (name, keys) => {
+      const fs = [...keys].map((k) => files.get(k)).filter(Boolean);
+      out.push({ name, entry, bytes: fs.reduce((a, f) => a + f.contents.length, 0),
+        gzip: fs.reduce((a, f) => a + gzipSync(f.contents, { level: 9 }).length, 0), budgetKiB: BUDGET[name] });
+    };
+    measure(entry, loaded);
+    // The chunks createPool loads (what they import beyond the entry's own files).
+    for (const [name, prefix] of [['threads chunk', 'threads.generated'], ['pool chunk', 'pool-']]) {
+      const key = Object.keys(outputs).find((k) => k.split('/').pop().startsWith(prefix));
+      if (key && !out.some((x) => x.name === name)) measure(name, [...closure(key)].filter((k) => !loaded.has(k)));
     }
   }
   return out;

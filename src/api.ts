@@ -8,7 +8,7 @@ import { attentionPlan, factorsOnce, runOnce } from './attention.js';
 import { checkOperands, matmulDims, matmulOn, matmulPlan } from './matmul.js';
 import { checkCall, readOptions, readPlanOptions, type Checked } from './validate.js';
 import type { Kind } from './plan.js';
-import { createPoolWith, type PoolOptions } from './pool.js';
+import type { PoolOptions } from './pool-api.js';
 import { makeModels } from './model/model.js';
 import { typeError, describe, guardMethods, guardedAsync } from './errors.js';
 
@@ -155,7 +155,8 @@ export function makeApi(source: ModuleSource) {
      * A pool of workers over one shared wasm memory: the same calls as Promises, on every core.
      * Where threads cannot exist it runs on the calling thread (pool.threads === 1, pool.reason).
      */
-    createPool: guardedAsync((options?: PoolOptions) => createPoolWith(source, api, options), 'createPool'),
+    // The pool's implementation is a chunk of its own, loaded with the first pool.
+    createPool: guardedAsync(async (options?: PoolOptions) => (await import('./pool.js')).createPoolWith(source, api, options), 'createPool'),
     ...makeModels(source, current),
   };
 }

@@ -14,7 +14,7 @@ export { loadSafetensors, writeSafetensors, tensorAsFloat32 } from './model/safe
 export type { SafetensorsFile, SafetensorsTensor, SafetensorsRawTensor, SafetensorsDtype, LoadSafetensorsOptions, WriteTensor, WriteSafetensorsOptions, TensorData } from './model/safetensors.js';
 export type { NystromformerConfig, ModelOptions, ForwardOptions, ModelOutput, NystromformerModelInstance, NystromformerHeadInstance, ModelClass, LoadProgress } from './model/model.js';
 export type { ErrorCode } from './errors.js';
-export type { Pool, PoolAttentionPlan, PoolOptions, PoolCallOptions } from './pool.js';
+export type { Pool, PoolAttentionPlan, PoolOptions, PoolCallOptions } from './pool-api.js';
 
 const compiled: Partial<Record<BuildName, WebAssembly.Module>> = {};
 const threadModules: Partial<Record<BuildName, Promise<{ module: WebAssembly.Module; bytes: Uint8Array<ArrayBuffer> }>>> = {};

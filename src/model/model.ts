@@ -8,7 +8,7 @@ import { ACT } from '../abi.generated.js';
 import { CTX_BYTES } from '../abi.generated.js';
 import { align16, gemmWorkBytes, planCall, scratchBytes, sharedBytes, writeContext, type CallPlan } from '../plan.js';
 import { attentionProgram, part, type Call, type Program, type Task } from '../schedule.js';
-import { POOL_HOST, abortError, type Pool, type PoolCallOptions, type PoolHost } from '../pool.js';
+import { POOL_HOST, abortError, type Pool, type PoolCallOptions, type PoolHost } from '../pool-api.js';
 import { describe, disposedError, guarded, guardedAsync, rangeError, stateError, typeError } from '../errors.js';
 import { readOptions, type Checked } from '../validate.js';
 import { loadSafetensors, tensorAsFloat32, type SafetensorsRawTensor } from './safetensors.js';
