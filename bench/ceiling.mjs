@@ -11,7 +11,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomArray } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 if (!isMainThread && workerData?.ceiling) {
   const { spec, build } = workerData;

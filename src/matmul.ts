@@ -18,10 +18,11 @@ export function checkOperands(name: string, M: number, K: number, N: number, tra
 /**
  * One matmul shape laid out on an engine: A, B, C and the packing scratch. With `constantB`, B is
  * packed once (packB into the scratch) and later runs multiply by the packed panels (gemmPacked: the
- * same sums as gemm) until another B comes: `stale()` marks the packed B out of date.
+ * same sums as gemm) until another B comes: `stale()` marks the packed B out of date. `start`: where
+ * the layout begins (default the heap start; a pool lays out above its resident regions).
  */
-export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean, constantB = false) {
-  const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)], `${name} ${M}×${K}×${N}`);
+export function matmulOn(e: Engine, name: string, M: number, K: number, N: number, transB: boolean, constantB = false, start?: number) {
+  const { offsets: [pa, pb, pc, pw], end } = e.layout([M * K * 4, K * N * 4, M * N * 4, gemmWorkBytes(N, K)], `${name} ${M}×${K}×${N}`, start);
   let packedFrom: Float32Array | null = null; // the array whose contents are packed (constantB)
   let fresh = false;
   return {

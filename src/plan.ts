@@ -3,7 +3,7 @@
 // scratch — and the context record that tells the kernels where they are (field offsets from the
 // generated interface, src/abi.generated.ts). The kernels allocate nothing and size nothing.
 import { CONSTS, CTX, CTX_BYTES, MODE } from './abi.generated.js';
-import { MAX_INT, checkInt, type Checked } from './validate.js';
+import { checkInt, type Checked } from './validate.js';
 import { rangeError } from './errors.js';
 
 export type Mode = (typeof MODE)[number];

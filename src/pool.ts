@@ -12,11 +12,11 @@ import {
 import { Engine } from './engine.js';
 import { checkBuild, type ModuleSource } from './loader.js';
 import { checkResult, compute, layoutCall, readOutput, setupCall, type CallMemory } from './attention.js';
-import { checkOperands, matmulDims } from './matmul.js';
+import { checkOperands, matmulDims, matmulOn } from './matmul.js';
 import { gemmWorkBytes, type Kind } from './plan.js';
 import {
   ABORT, ARRIVED, CLAIMS, CONTROL_BYTES, EVENTS, GATES, GEN, Q_GATES, Q_PARTS, SCAN, attentionProgram, matmulPartColumns, matmulProgram, qParts,
-  type Call, type Program,
+  type Program,
 } from './schedule.js';
 import { checkCall, checkFloat32, checkInt, checkLength, checkMask, checkNumber, readOptions, readPlanOptions, type Checked } from './validate.js';
 import { describe, disposedError, guardMethods, guardedAsync, stateError, typeError } from './errors.js';
@@ -255,7 +255,7 @@ class WorkerPool implements Pool, PoolHost {
 
   /** Tells running workers to stop at their next task boundary (or barrier). */
   private stop(): void {
-    const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
+    const c = this.words();
     Atomics.store(c, ABORT, 1);
     for (let w = EVENTS[0]; w < EVENTS[1]; w++) Atomics.notify(c, w);
     Atomics.notify(c, GEN);
@@ -273,7 +273,7 @@ class WorkerPool implements Pool, PoolHost {
    */
   private execute(program: Program, signal?: AbortSignal, feed?: () => void): Promise<void> {
     if (this.closedBy) return Promise.reject(stateError('ERR_LOAD', `the pool is closed (${this.closedBy})`));
-    const c = new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
+    const c = this.words();
     Atomics.store(c, ARRIVED, 0);
     Atomics.store(c, ABORT, 0);
     c.fill(0, ...EVENTS);
@@ -357,46 +357,51 @@ class WorkerPool implements Pool, PoolHost {
     const e = this.engine;
     if (inline) {
       // The synchronous call, on the calling thread (thread 0's scratch of M).
-      if (qkv) e.writeAll(qkv.map((x, i) => [x, [M.q, M.k, M.v][i]]));
+      if (qkv) e.writeAll([[qkv[0], M.q], [qkv[1], M.k], [qkv[2], M.v]]);
       compute(e, kind, c, M);
       return;
     }
     setupCall(e, kind, c, M, false);
     const count = attnLen(c);
     const at: [number, number, number] = [M.q, M.k, M.v];
-    const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
+    const words = this.words();
     words.fill(0, SCAN, SCAN + 3);
     const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at, count, gated: qkv !== null }, this.control);
-    const raise = (w: number) => {
-      Atomics.store(words, w, 1);
-      Atomics.notify(words, w);
-    };
-    const parts = qParts(c, M.plan);
-    const raiseInput = (i: number) => {
-      if (i === 0 && parts) for (let g = 0; g < Q_PARTS; g++) raise(Q_GATES + g);
-      raise(GATES + i);
-    };
     await this.execute(program, signal, qkv ? () => {
-      if (parts && !qkv.some((x) => e.views(x))) {
-        // q a part at a time (thread 0 starts on each part's landmarks), then k and v.
+      // The pieces in the order the program waits for them, each with the gates it opens: q a part
+      // at a time where the program takes it so (thread 0 averages each part's landmarks), then k, v.
+      const parts = qParts(c, M.plan);
+      const pieces: [Float32Array, number][] = [], opens: number[][] = [];
+      if (parts) {
         const d = c.d;
         for (let g = 0; g < Q_PARTS; g++) {
-          e.write(M.q + parts[g] * d * 4, qkv[0].subarray(parts[g] * d, parts[g + 1] * d));
-          raise(Q_GATES + g);
-        }
-        raise(GATES);
-        for (const i of [1, 2]) {
-          e.write(at[i], qkv[i]);
-          raise(GATES + i);
+          pieces.push([qkv[0].subarray(parts[g] * d, parts[g + 1] * d), M.q + parts[g] * d * 4]);
+          opens.push(g < Q_PARTS - 1 ? [Q_GATES + g] : [Q_GATES + g, GATES]);
         }
       } else {
-        e.writeAll(qkv.map((x, i) => [x, at[i]]), raiseInput);
+        pieces.push([qkv[0], M.q]);
+        opens.push([GATES]);
       }
+      pieces.push([qkv[1], M.k], [qkv[2], M.v]);
+      opens.push([GATES + 1], [GATES + 2]);
+      e.writeAll(pieces, (i) => opens[i].forEach((w) => this.raise(w)));
     } : undefined);
     (['q', 'k', 'v'] as const).forEach((name, i) => {
       if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite(at[i], count, name);
     });
     checkResult(e, c, M);
+  }
+
+  /** The control block's words (a view over the current buffer). */
+  private words(): Int32Array {
+    return new Int32Array(this.engine.buffer, this.control, CONTROL_BYTES / 4);
+  }
+
+  /** Raises control word w (a gate: the host has written an input) and wakes its waiters. */
+  private raise(w: number): void {
+    const c = this.words();
+    Atomics.store(c, w, 1);
+    Atomics.notify(c, w);
   }
 
   createAttention(options: PlanOptions): Promise<PoolAttentionPlan> {
@@ -496,33 +501,23 @@ class WorkerPool implements Pool, PoolHost {
     }
     return this.enqueue(signal, async () => {
       const e = this.engine;
-      const inline = this.inline(2 * M * K * N);
-      const T = inline ? 1 : this.threads;
-      const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
       stillThere([[a as Float32Array, M * K, 'a'], [b as Float32Array, K * N, 'b']]);
+      if (this.inline(2 * M * K * N)) {
+        // Small: the synchronous call, on the calling thread, above the resident regions.
+        return matmulOn(e, name, M, K, N, transB, false, this.top).run(a as Float32Array, b as Float32Array, out as Float32Array | undefined, true);
+      }
+      const T = this.threads;
+      const work = gemmWorkBytes(matmulPartColumns(M, N, T), K);
       const { offsets } = e.layout([M * K * 4, K * N * 4, M * N * 4, ...Array(T).fill(work)], `pool.${name} ${M}×${K}×${N}`, this.top);
       const [pa, pb, pc, ...pw] = offsets;
-      const ab: [Float32Array, number][] = [[a as Float32Array, pa], [b as Float32Array, pb]];
-      if (inline) {
-        // Small: the synchronous call on the calling thread (the one-thread program's gemm).
-        e.writeAll(ab);
-        e.checkFinite(pa, M * K, `${name}: a`);
-        e.checkFinite(pb, K * N, `${name}: b`);
-        const [fn, ...args] = matmulProgram(M, N, K, pa, pb, transB, pc, pw, 1)[0][0][0] as Call;
-        (e.k as unknown as Record<string, (...x: number[]) => void>)[fn](...args);
-      } else {
-        // Posted first; A and B written while the workers start; scanned by the workers after.
-        const words = new Int32Array(e.buffer, this.control, CONTROL_BYTES / 4);
-        words.fill(0, SCAN, SCAN + 2);
-        await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T, this.control), signal, () => {
-          e.writeAll(ab, (i) => {
-            Atomics.store(words, GATES + i, 1);
-            Atomics.notify(words, GATES + i);
-          });
-        });
-        if (Atomics.load(words, SCAN) !== 0) e.checkFinite(pa, M * K, `${name}: a`);
-        if (Atomics.load(words, SCAN + 1) !== 0) e.checkFinite(pb, K * N, `${name}: b`);
-      }
+      // Posted first; A and B written while the workers start; scanned by the workers after.
+      const words = this.words();
+      words.fill(0, SCAN, SCAN + 2);
+      await this.execute(matmulProgram(M, N, K, pa, pb, transB, pc, pw, T, this.control), signal, () => {
+        e.writeAll([[a as Float32Array, pa], [b as Float32Array, pb]], (i) => this.raise(GATES + i));
+      });
+      if (Atomics.load(words, SCAN) !== 0) e.checkFinite(pa, M * K, `${name}: a`);
+      if (Atomics.load(words, SCAN + 1) !== 0) e.checkFinite(pb, K * N, `${name}: b`);
       const result = (out as Float32Array | undefined) ?? new Float32Array(M * N);
       result.set(e.f32(pc, M * N));
       return result;

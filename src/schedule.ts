@@ -169,6 +169,12 @@ function scanTask(feed: Feed, i: number, claims: Claims, control: number): Task 
   return claimedScan(feed.at[i], feed.count, i, claims, control);
 }
 
+/** The claimed scans of q, k and v (one phase's counters). */
+function scanAll(feed: Feed, control: number): Task[] {
+  const claims = new Claims();
+  return [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
+}
+
 /**
  * The program of an attention call whose context is at `ctx` (see attention.ts for the one-thread
  * order). With a `feed`, the inputs are still being written when the workers start: tasks that read
@@ -184,11 +190,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     // Exact attention: every task reads whole heads of q, k and v.
     const first = emptyPhase(T);
     first[0].push(['prepare', ctx]);
-    if (feed) {
-      const claims = new Claims();
-      const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
-      all(first, ...(feed.gated ? [[GATE, GATES + 2] as Task] : []), ...scans);
-    }
+    if (feed) all(first, ...(feed.gated ? [[GATE, GATES + 2] as Task] : []), ...scanAll(feed, control));
     const program: Program = [first, rangesPhase(T, BH, n, false, 'exactRows', (h, t) => [ctx, t, h], EXACT_ROWS_PER_TASK)];
     if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
     return program;
@@ -201,10 +203,8 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
       tasks.flatMap((task) => [task, ['nyKernel2', ctx, (task as Call)[2], (task as Call)[3]] as Task]));
     first[0].unshift(['prepare', ctx]);
     if (feed) {
-      const claims = new Claims();
-      const scans = [0, 1, 2].map((i) => scanTask(feed, i, claims, control));
       if (feed.gated) for (const tasks of first) tasks.unshift([GATE, GATES + 2]);
-      all(first, ...scans);
+      all(first, ...scanAll(feed, control));
     }
     program.push(first, single(T, ['nyAlpha', ctx]));
     program.push(headsPhase(T, BH, (h, t) => ['nyPinv', ctx, t, h]).map((tasks) =>
@@ -216,7 +216,8 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     // logits by blocks of keys; the other threads sleep until v is written (and Q~ is ready), then
     // every thread claims logits, V's panels and the scans. Phase 2: the kernel-3 rows (softmax,
     // product with the packed V), claimed.
-    const gate = (word: number): Task[] => (feed?.gated || word === LANDMARKS ? [[GATE, word]] : []);
+    // An input's gate: only while the host is still writing the inputs.
+    const gate = (word: number): Task[] => (feed?.gated ? [[GATE, word]] : []);
     const heads = (name: string): Task[] => Array.from({ length: BH }, (_, h): Task => [name, ctx, 0, h, 0, m]);
     const claims = new Claims();
     const claim = (count: number, chunk: number, name: string, h: number): Task[] => {
@@ -225,7 +226,8 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     };
     const scan = (i: number): Task[] => (feed ? [scanTask(feed, i, claims, control)] : []);
     const parts = feed?.gated ? qParts(c, plan) : null;
-    const [scanQ, scanK, scanV] = [parts ? -1 : 0, 1, 2].map((i) => (i < 0 ? [] : scan(i)));
+    // (q in parts: thread 0 scans each part as it lands instead.)
+    const scanQ = parts ? [] : scan(0), scanK = scan(1), scanV = scan(2);
     const first = emptyPhase(T);
     first[0].push(['prepare', ctx]);
     if (parts) {
@@ -244,7 +246,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     for (let t = 1; t < T; t++) first[t].push(...gate(GATES + 2), ...scanQ);
     all(first, ...scanK);
     // The logits need Q~ (thread 0 raises LANDMARKS); the scans above do not.
-    for (let t = 1; t < T; t++) first[t].push(...gate(LANDMARKS));
+    for (let t = 1; t < T; t++) first[t].push([GATE, LANDMARKS]);
     for (let h = 0; h < BH; h++) claim(n, CONSTS.K3_COLS, 'nyKernel3Logits', h).forEach((task, t) => first[t].push(task));
     all(first, ...gate(GATES + 2));
     if (mode === 'attention') {
