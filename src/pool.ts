@@ -366,7 +366,7 @@ class WorkerPool implements Pool, PoolHost {
     const at: [number, number, number] = [M.q, M.k, M.v];
     const words = this.words();
     words.fill(0, SCAN, SCAN + 3);
-    const program = attentionProgram(M.ctx, c, M.plan, this.threads, { at, count, gated: qkv !== null }, this.control);
+    const program = this.attentionProgram(M, c, qkv !== null);
     await this.execute(program, signal, qkv ? () => {
       // The pieces in the order the program waits for them, each with the gates it opens: q a part
       // at a time where the program takes it so (thread 0 averages each part's landmarks), then k, v.
@@ -390,6 +390,23 @@ class WorkerPool implements Pool, PoolHost {
       if (Atomics.load(words, SCAN + i) !== 0) e.checkFinite(at[i], count, name);
     });
     checkResult(e, c, M);
+  }
+
+  /** Programs of recent attention calls (a plan, or the same shape again: the same program). */
+  private readonly programs = new Map<string, Program>();
+
+  /** The program of an attention call laid out at M (schedule.ts attentionProgram), memoised on all it reads. */
+  private attentionProgram(M: CallMemory, c: Checked, gated: boolean): Program {
+    const { plan } = M;
+    const { geo } = plan;
+    const key = [M.ctx, M.q, M.k, M.v, c.B, c.H, c.n, c.d, c.m, c.remainder, plan.mode, plan.k3Shared, geo.exact, geo.pad, geo.np, gated].join();
+    let program = this.programs.get(key);
+    if (!program) {
+      program = attentionProgram(M.ctx, c, plan, this.threads, { at: [M.q, M.k, M.v], count: attnLen(c), gated }, this.control);
+      if (this.programs.size >= 16) this.programs.clear();
+      this.programs.set(key, program);
+    }
+    return program;
   }
 
   /** The control block's words (a view over the current buffer). */

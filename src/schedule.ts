@@ -46,14 +46,18 @@ export type Task = Call | [claim: typeof CLAIM, word: number, count: number, chu
 /** phases[p][t]: the tasks of thread t in phase p. */
 export type Program = Task[][][];
 
-/** Rows per task: small enough that an abort is seen soon and the threads finish together, large
- *  enough to cost nothing (whole row blocks of the Nyström output). */
-const ROWS_PER_TASK = CONSTS.ROW_BLOCK;
+/** Rows per task: small enough that an abort is seen soon and the threads finish together (the
+ *  last task of a phase is what the others wait for: ~0.1 ms at d = m = 64), large enough to cost
+ *  nothing (half a row block of the Nyström output; rows are independent, so any split of multiples
+ *  of 4 gives the same bits). */
+const ROWS_PER_TASK = CONSTS.ROW_BLOCK / 2;
 /** Exact attention rows per task (each call packs the head's K and V: few, long tasks). */
 const EXACT_ROWS_PER_TASK = 4 * CONSTS.ROW_BLOCK;
-/** Kernel-3 rows per task (claimed): gemm's row block against a K block of 4096 (a long sequence's
- *  k3·V), so a task streams the packed V no more often than one call over every row would. */
-const K3_ROWS_PER_TASK = 16;
+/** Kernel-3 rows per task (claimed): m = 64 landmarks make 8 tasks, so two threads end the phase
+ *  within a fraction of a task of each other (with 16-row tasks, 4 tasks of ~1.3 ms at n = 16384,
+ *  one thread waited ~0.25 ms at the barrier); the packed V streamed once per task cost no
+ *  measurable time (kernel-3 rows 5.2 thread-ms either way). */
+const K3_ROWS_PER_TASK = 8;
 /** Floats per task of an input's finiteness scan. */
 const SCAN_FLOATS = 1 << 16;
 
