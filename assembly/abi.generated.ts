@@ -145,30 +145,32 @@
 // @ts-ignore: decorator
 @inline export const CTX_K3V: usize = 144; // f32 [B·H, M, D]: kernel 3 · V
 // @ts-ignore: decorator
-@inline export const CTX_K3_SHARED: usize = 148; // 1: kernel 3 [M, NP] and the packed V of each head live in the shared workspace (F3, PACK_V: a call whose heads are split across threads), else in each thread's scratch (T_K3, T_PACK_V)
+@inline export const CTX_ZV: usize = 148; // f32 [B·H, M, D]: Z · (kernel 3 · V), what the output rows multiply kernel 1 by
 // @ts-ignore: decorator
-@inline export const CTX_PACK_V: usize = 152; // V of every head packed by packB (panels only), when K3_SHARED
+@inline export const CTX_K3_SHARED: usize = 152; // 1: kernel 3 [M, NP] and the packed V of each head live in the shared workspace (F3, PACK_V: a call whose heads are split across threads), else in each thread's scratch (T_K3, T_PACK_V)
 // @ts-ignore: decorator
-@inline export const CTX_BAD: usize = 156; // i32 set to 1 by a range that wrote a non-finite attention output (attention mode); the host zeroes it
+@inline export const CTX_PACK_V: usize = 156; // V of every head packed by packB (panels only), when K3_SHARED
 // @ts-ignore: decorator
-@inline export const CTX_SCRATCH: usize = 160; // base of thread 0's scratch
+@inline export const CTX_BAD: usize = 160; // i32 set to 1 by a range that wrote a non-finite attention output (attention mode); the host zeroes it
 // @ts-ignore: decorator
-@inline export const CTX_SCRATCH_BYTES: usize = 164; // bytes per thread
+@inline export const CTX_SCRATCH: usize = 164; // base of thread 0's scratch
 // @ts-ignore: decorator
-@inline export const CTX_T_K1: usize = 168; // offset in a thread's scratch: ROW_BLOCK × M kernel-1 block
+@inline export const CTX_SCRATCH_BYTES: usize = 168; // bytes per thread
 // @ts-ignore: decorator
-@inline export const CTX_T_W: usize = 172; // ROW_BLOCK × M: k1·Z block
+@inline export const CTX_T_K1: usize = 172; // offset in a thread's scratch: ROW_BLOCK × M kernel-1 block
 // @ts-ignore: decorator
-@inline export const CTX_T_K3: usize = 176; // M × NP: kernel 3 (attention mode, unless K3_SHARED)
+@inline export const CTX_T_W: usize = 176; // ROW_BLOCK × M: k1·Z block (matrix mode)
 // @ts-ignore: decorator
-@inline export const CTX_T_PINV: usize = 180; // pinvWorkBytes(M)
+@inline export const CTX_T_K3: usize = 180; // M × NP: kernel 3 (attention mode, unless K3_SHARED)
 // @ts-ignore: decorator
-@inline export const CTX_T_GEMM: usize = 184; // gemm packing scratch
+@inline export const CTX_T_PINV: usize = 184; // pinvWorkBytes(M)
 // @ts-ignore: decorator
-@inline export const CTX_T_S: usize = 188; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
+@inline export const CTX_T_GEMM: usize = 188; // gemm packing scratch
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_KT: usize = 192; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
+@inline export const CTX_T_S: usize = 192; // EXACT_ROWS × NP: a block of exact logits (matrix, factors modes); flashWorkBytes(D) (attention mode)
 // @ts-ignore: decorator
-@inline export const CTX_T_PACK_V: usize = 196; // V packed: packB's panels (attention mode; Nyström: unless K3_SHARED)
+@inline export const CTX_T_PACK_KT: usize = 196; // Kᵀ packed: packB's panels (attention mode), gemmWorkBytes(N, D) (matrix, factors)
 // @ts-ignore: decorator
-@inline export const CTX_BYTES: usize = 200;
+@inline export const CTX_T_PACK_V: usize = 200; // V packed: packB's panels (attention mode; Nyström: unless K3_SHARED)
+// @ts-ignore: decorator
+@inline export const CTX_BYTES: usize = 204;

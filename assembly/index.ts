@@ -8,7 +8,7 @@ export { prepare } from './context';
 export { exactRows } from './exact';
 export {
   nyLandmarks, nyQLandmarks, nyKLandmarks, nyKernel2, nyAlpha, nyPinv, nyKernel3, nyKernel3Logits, nyPackV, nyKernel3Rows,
-  nyRows, nyMatrixRows,
+  nyZV, nyRows, nyMatrixRows,
 } from './nystrom';
 export { attention, factorsFill } from './attention';
 export { addBias, layerNorm, biasActivation, embed } from './model';

@@ -13,23 +13,27 @@
 //   nyPackV(head, p0, p1)      panels [p0, p1) of V packed for k3·V (attention mode)   → packed V
 //   nyKernel3Rows(head, j0, j1) rows [j0, j1) of k3 = softmax(Q~Kᵀ) and of k3·V
 //                              (every logit of the head, the packed V)               → K3V (or F3)
-//   (nyKernel3(head) runs the three over the whole head on one thread)
-//   nyRows(head, r0, r1)       rows [r0, r1) of k1 = softmax(QK~ᵀ) and of (k1·Z)·(k3·V) + conv
-//                              (Z and K3V of the head)                                → OUT (or F1)
+//   nyZV(head)                 ZV = Z·(k3·V), m × d (attention mode; every row of K3V) → ZV
+//   (nyKernel3(head) runs the three and nyZV over the whole head on one thread)
+//   nyRows(head, r0, r1)       rows [r0, r1) of k1 = softmax(QK~ᵀ) and of k1·ZV + conv
+//                              (ZV of the head)                                       → OUT (or F1)
+// The output is k1·(Z·(k3·V)): the formula's product associated so that each row block costs one
+// product with an m × d matrix instead of two (k1·Z, then ·(k3·V)); the results differ from the
+// other association by rounding only.
 //   nyMatrixRows(head, r0, r1) rows of k1·Z·k3 (matrix mode, after the factors)
 // The arithmetic of every output element is the same whatever the ranges.
 //
 // Q, K and V are read where the caller put them (through the context's strides): the scale, the
 // mask and the left padding are folded into the landmark means and the softmaxes, and lucidrains'
 // V·mask is applied as kernel 3's columns times the mask (exact for 0/1 weights): nothing of n×d is
-// copied. Per head the call keeps landmarks, kernel 2, Z and k3·V (O(m·(d + m))); per thread
-// kernel-1/k1·Z blocks of ROW_BLOCK rows, kernel 3 and the packed V of the head in hand
+// copied. Per head the call keeps landmarks, kernel 2, Z, k3·V and ZV (O(m·(d + m))); per thread
+// kernel-1 blocks of ROW_BLOCK rows, kernel 3 and the packed V of the head in hand
 // (O(ROW_BLOCK·m + m·n' + n·d)) — the last two per head in the shared workspace instead when the
 // threads split a head (K3_SHARED).
 import {
   K3_COLS, ROW_BLOCK, STATS, CTX_B, CTX_D, CTX_F1, CTX_F3, CTX_H, CTX_INIT, CTX_ITERS, CTX_K, CTX_K2, CTX_K3V, CTX_K3_SHARED, CTX_PACK_V, CTX_T_PACK_V,
   CTX_KL, CTX_LD, CTX_LMCOUNT, CTX_M, CTX_MASK, CTX_MODE, CTX_N, CTX_NP, CTX_O_LD, CTX_OUT, CTX_PAD, CTX_Q,
-  CTX_QL, CTX_STATS, CTX_STYLE, CTX_T_GEMM, CTX_T_K1, CTX_T_K3, CTX_T_PINV, CTX_T_W, CTX_UNEVEN, CTX_V, CTX_Z,
+  CTX_QL, CTX_STATS, CTX_STYLE, CTX_T_GEMM, CTX_T_K1, CTX_T_K3, CTX_T_PINV, CTX_T_W, CTX_UNEVEN, CTX_V, CTX_Z, CTX_ZV,
   INIT_ABS_ROWCOL, INIT_EXACT, INIT_ORIGINAL, MODE_ATTENTION, STYLE_HF, STYLE_LUCIDRAINS,
 } from './abi.generated';
 import { biasOf, field, inHead, kScale, keepOf, maskOf, outHead, perHead, ptr, qScale, scratch } from './context';
@@ -154,8 +158,18 @@ function packedV(ctx: usize, t: i32, i: i32): usize {
 export function nyKernel3(ctx: usize, t: i32, i: i32): void {
   const n = field(ctx, CTX_N), d = field(ctx, CTX_D);
   for (let c = 0; c < n; c += K3_COLS) nyKernel3Logits(ctx, t, i, c, min(n, c + K3_COLS));
-  if (field(ctx, CTX_MODE) == MODE_ATTENTION) nyPackV(ctx, t, i, 0, (d + 7) >> 3);
+  const attention = field(ctx, CTX_MODE) == MODE_ATTENTION;
+  if (attention) nyPackV(ctx, t, i, 0, (d + 7) >> 3);
   nyKernel3Rows(ctx, t, i, 0, field(ctx, CTX_M));
+  if (attention) nyZV(ctx, t, i);
+}
+
+/** Head i's ZV = Z·(k3·V) (attention mode): the m × d matrix every output row block multiplies kernel 1 by. */
+export function nyZV(ctx: usize, t: i32, i: i32): void {
+  const d = field(ctx, CTX_D), m = field(ctx, CTX_M);
+  const md = <usize>m * <usize>d;
+  gemm(m, d, m, perHead(ctx, CTX_Z, i, <usize>m * <usize>m), m, perHead(ctx, CTX_K3V, i, md), d, 0,
+    perHead(ctx, CTX_ZV, i, md), d, scratch(ctx, t, CTX_T_GEMM));
 }
 
 /**
@@ -228,23 +242,21 @@ function kernel1Block(ctx: usize, t: i32, i: i32, r: i32, rows: i32): usize {
 }
 
 /**
- * Query rows [r0, r1) of head i: kernel 1, then (attention mode) (k1·Z)·(k3·V) into the output rows
- * and the conv residual; in the other modes kernel 1 goes to F1 and nothing else is written.
+ * Query rows [r0, r1) of head i: kernel 1, then (attention mode) k1·ZV into the output rows and the
+ * conv residual; in the other modes kernel 1 goes to F1 and nothing else is written.
  */
 export function nyRows(ctx: usize, t: i32, i: i32, r0: i32, r1: i32): void {
   const d = field(ctx, CTX_D), m = field(ctx, CTX_M);
   const attention = field(ctx, CTX_MODE) == MODE_ATTENTION;
   const gw = scratch(ctx, t, CTX_T_GEMM);
-  const w = scratch(ctx, t, CTX_T_W);
-  const mm = <usize>m * <usize>m;
+  const zv = attention ? perHead(ctx, CTX_ZV, i, <usize>m * <usize>d) : 0;
   const out = outHead(ctx, ptr(ctx, CTX_OUT), i);
   const oLd = field(ctx, CTX_O_LD);
   for (let r = r0; r < r1; r += ROW_BLOCK) {
     const rows = min(ROW_BLOCK, r1 - r);
     const k1 = kernel1Block(ctx, t, i, r, rows);
     if (!attention) continue;
-    gemm(rows, m, m, k1, m, perHead(ctx, CTX_Z, i, mm), m, 0, w, m, gw);
-    gemm(rows, d, m, w, m, perHead(ctx, CTX_K3V, i, <usize>m * <usize>d), d, 0, out + (<usize>r * <usize>oLd << 2), oLd, gw);
+    gemm(rows, d, m, k1, m, zv, d, 0, out + (<usize>r * <usize>oLd << 2), oLd, gw);
   }
   if (attention) finishRows(ctx, i, r0, r1);
 }

@@ -72,6 +72,7 @@ export const CTX = [
   ['STATS', 'f32 [B·H, STATS]: statistics of kernel 2 and α'],
   ['Z', 'f32 [B·H, M, M]: pinv(kernel 2) (the factors\' pinv in factors/matrix modes)'],
   ['K3V', 'f32 [B·H, M, D]: kernel 3 · V'],
+  ['ZV', 'f32 [B·H, M, D]: Z · (kernel 3 · V), what the output rows multiply kernel 1 by'],
   ['K3_SHARED', '1: kernel 3 [M, NP] and the packed V of each head live in the shared workspace (F3, PACK_V: a call whose heads are split across threads), else in each thread\'s scratch (T_K3, T_PACK_V)'],
   ['PACK_V', 'V of every head packed by packB (panels only), when K3_SHARED'],
   ['BAD', 'i32 set to 1 by a range that wrote a non-finite attention output (attention mode); the host zeroes it'],
@@ -79,7 +80,7 @@ export const CTX = [
   ['SCRATCH', 'base of thread 0\'s scratch'],
   ['SCRATCH_BYTES', 'bytes per thread'],
   ['T_K1', 'offset in a thread\'s scratch: ROW_BLOCK × M kernel-1 block'],
-  ['T_W', 'ROW_BLOCK × M: k1·Z block'],
+  ['T_W', 'ROW_BLOCK × M: k1·Z block (matrix mode)'],
   ['T_K3', 'M × NP: kernel 3 (attention mode, unless K3_SHARED)'],
   ['T_PINV', 'pinvWorkBytes(M)'],
   ['T_GEMM', 'gemm packing scratch'],
@@ -117,11 +118,12 @@ export const EXPORTS = {
   nyKernel2: 3, // (ctx, t, head): kernel 2 and its statistics (needs all landmarks of the head)
   nyAlpha: 1, // (ctx): α of every head (needs kernel 2 of every head: a barrier)
   nyPinv: 3, // (ctx, t, head): Z
-  nyKernel3: 3, // (ctx, t, head): kernel 3 of the head and its product with V (the three below, in sequence)
+  nyKernel3: 3, // (ctx, t, head): kernel 3 of the head and its product with V (the three below and nyZV, in sequence)
   nyKernel3Logits: 5, // (ctx, t, head, c0, c1): columns [c0, c1) of Q~·Kᵀ (needs the landmarks)
   nyPackV: 5, // (ctx, t, head, p0, p1): 8-column panels [p0, p1) of V packed (attention mode)
   nyKernel3Rows: 5, // (ctx, t, head, j0, j1): softmax of kernel-3 rows [j0, j1), their products with V (needs every logit and the packed V)
-  nyRows: 5, // (ctx, t, head, r0, r1): kernel-1 rows and output rows [r0, r1) (needs Z and K3V of the head)
+  nyZV: 3, // (ctx, t, head): Z·(k3·V) of the head (attention mode; needs every row of K3V)
+  nyRows: 5, // (ctx, t, head, r0, r1): kernel-1 rows and output rows [r0, r1) (needs ZV of the head; Z in the other modes)
   nyMatrixRows: 5, // (ctx, t, head, r0, r1): rows of kernel1·Z·kernel3 (matrix mode, after the factors)
   // transformer layers (model.ts)
   addBias: 5, // (x, rows, cols, bias, res)

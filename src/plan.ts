@@ -152,6 +152,7 @@ export function planCall(kind: Kind, c: Checked, mode: Mode, threads = 1): CallP
       ['STATS', f32s(BH * CONSTS.STATS)],
       ['Z', f32s(BH * m * m)],
       ['K3V', attention ? f32s(BH * m * d) : 0],
+      ['ZV', attention ? f32s(BH * m * d) : 0],
       ['F1', attention ? 0 : f32s(BH * np * m)],
       ['F3', !attention || k3Shared ? f32s(BH * m * np) : 0],
       ['PACK_V', attention && k3Shared ? BH * packV : 0],
@@ -159,12 +160,12 @@ export function planCall(kind: Kind, c: Checked, mode: Mode, threads = 1): CallP
     const rows = Math.min(CONSTS.ROW_BLOCK, n);
     // k1, k2 (B = K~ᵀ); k3's logits by blocks of K3_COLS keys (B = Kᵀ)
     let gemm = Math.max(gemmWorkBytes(m, d), gemmWorkBytes(Math.min(n, CONSTS.K3_COLS), d));
-    // k3·V (V packed apart: gemm's A blocks only), k1·Z, W·(k3V)
-    if (attention) gemm = Math.max(gemm, gemmWorkBytes(d, n) - packV, gemmWorkBytes(m, m), gemmWorkBytes(d, m));
+    // k3·V (V packed apart: gemm's A blocks only), Z·(k3V) and k1·ZV
+    if (attention) gemm = Math.max(gemm, gemmWorkBytes(d, n) - packV, gemmWorkBytes(d, m));
     if (mode === 'matrix') gemm = Math.max(gemm, gemmWorkBytes(m, m), gemmWorkBytes(n, m)); // k1·Z, W·k3
     scratch = [
       ['T_K1', attention ? f32s(rows * m) : 0],
-      ['T_W', mode === 'factors' ? 0 : f32s(rows * m)],
+      ['T_W', mode === 'matrix' ? f32s(rows * m) : 0],
       ['T_K3', attention && !k3Shared ? k3 : 0],
       ['T_PACK_V', attention && !k3Shared ? packV : 0],
       ['T_PINV', pinvWorkBytes(m)],

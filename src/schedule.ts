@@ -14,15 +14,16 @@ export const SCAN = 4;
 /** Words 8, 9, 10: gates the host raises (to 1) once q, k, v are written, in that order: the workers
  *  start with the program posted and wait at a gate only where a task reads that input. */
 export const GATES = 8;
-/** Word 11: raised by the thread that computed the Q landmarks (a split head's other threads wait for
- *  it). Events raised by workers last one phase: the barrier zeroes them (a model's program runs one
- *  attention per layer), while the host's gates stay raised for the whole call. */
-export const LANDMARKS = 11;
+/** Word 11: an event thread 0 raises for the other threads of a split head in its phase: the Q
+ *  landmarks are ready (phase 1), ZV is ready (the output rows). Events raised by workers last one
+ *  phase: the barrier zeroes them (a model's program runs one attention per layer), while the host's
+ *  gates stay raised for the whole call. */
+export const EVENT = 11;
 /** Words 12 … 15: gates of the Q_PARTS parts of q a one-head call writes in turn (see qParts). */
 export const Q_GATES = 12, Q_PARTS = 4;
 /** [first, end) of the words zeroed before each call (gates and events) and of those zeroed at every barrier. */
 export const EVENTS = [GATES, Q_GATES + Q_PARTS] as const;
-export const PHASE_EVENTS = [LANDMARKS, LANDMARKS + 1] as const;
+export const PHASE_EVENTS = [EVENT, EVENT + 1] as const;
 /** Words CLAIMS … CLAIMS + MAX_CLAIMS − 1: the counters of claimed ranges, zeroed before each call (by
  *  the host) and at every barrier (by the last thread to arrive): each phase counts from 0. */
 export const CLAIMS = 16, MAX_CLAIMS = 48;
@@ -216,7 +217,7 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
   } else {
     // Fewer heads than threads (one long sequence): each head's ranges are split. While the host
     // writes k and v, thread 0 alone works (the host has the other core): Q~ as soon as q is written
-    // (then it raises LANDMARKS), K~, kernel 2, α and the pseudo-inverses once k is, then kernel-3
+    // (then it raises EVENT), K~, kernel 2, α and the pseudo-inverses once k is, then kernel-3
     // logits by blocks of keys; the other threads sleep until v is written (and Q~ is ready), then
     // every thread claims logits, V's panels and the scans. Phase 2: the kernel-3 rows (softmax,
     // product with the packed V), claimed.
@@ -243,14 +244,14 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     } else {
       first[0].push(...gate(GATES), ...heads('nyQLandmarks'));
     }
-    first[0].push([RAISE, LANDMARKS], ...scanQ, ...gate(GATES + 1), ...heads('nyKLandmarks'));
+    first[0].push([RAISE, EVENT], ...scanQ, ...gate(GATES + 1), ...heads('nyKLandmarks'));
     for (let h = 0; h < BH; h++) first[0].push(['nyKernel2', ctx, 0, h]);
     first[0].push(['nyAlpha', ctx]);
     for (let h = 0; h < BH; h++) first[0].push(['nyPinv', ctx, 0, h]);
     for (let t = 1; t < T; t++) first[t].push(...gate(GATES + 2), ...scanQ);
     all(first, ...scanK);
-    // The logits need Q~ (thread 0 raises LANDMARKS); the scans above do not.
-    for (let t = 1; t < T; t++) first[t].push([GATE, LANDMARKS]);
+    // The logits need Q~ (thread 0 raises EVENT); the scans above do not.
+    for (let t = 1; t < T; t++) first[t].push([GATE, EVENT]);
     for (let h = 0; h < BH; h++) claim(n, CONSTS.K3_COLS, 'nyKernel3Logits', h).forEach((task, t) => first[t].push(task));
     all(first, ...gate(GATES + 2));
     if (mode === 'attention') {
@@ -259,7 +260,14 @@ export function attentionProgram(ctx: number, c: Checked, plan: CallPlan, T: num
     all(first, ...scanV);
     program.push(first, rangesPhase(T, BH, m, true, 'nyKernel3Rows', (h, t) => [ctx, t, h], K3_ROWS_PER_TASK));
   }
-  program.push(rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
+  const rows = rangesPhase(T, BH, n, true, 'nyRows', (h, t) => [ctx, t, h], ROWS_PER_TASK);
+  if (plan.k3Shared && mode === 'attention') {
+    // The output rows need ZV = Z·(k3·V) of the head (m × d, every kernel-3 row in): thread 0 makes
+    // it and raises EVENT, the others wait for it (one head's ZV is a few microseconds).
+    rows[0].unshift(...Array.from({ length: BH }, (_, h): Task => ['nyZV', ctx, 0, h]), [RAISE, EVENT]);
+    for (let t = 1; t < T; t++) rows[t].unshift([GATE, EVENT]);
+  }
+  program.push(rows);
   if (mode === 'matrix') program.push(rangesPhase(T, BH, n, true, 'nyMatrixRows', (h, t) => [ctx, t, h], ROWS_PER_TASK));
   if (mode === 'factors') program.push(headsPhase(T, BH, (h) => ['factorsFill', ctx, h]));
   return program;
