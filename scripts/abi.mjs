@@ -123,7 +123,7 @@ export const EXPORTS = {
   nyPackV: 5, // (ctx, t, head, p0, p1): 8-column panels [p0, p1) of V packed (attention mode)
   nyKernel3Rows: 5, // (ctx, t, head, j0, j1): softmax of kernel-3 rows [j0, j1), their products with V (needs every logit and the packed V)
   nyZV: 3, // (ctx, t, head): Z·(k3·V) of the head (attention mode; needs every row of K3V)
-  nyRows: 5, // (ctx, t, head, r0, r1): kernel-1 rows and output rows [r0, r1) (needs ZV of the head; Z in the other modes)
+  nyRows: 5, // (ctx, t, head, r0, r1): kernel-1 rows and output rows [r0, r1) (attention mode: needs ZV of the head)
   nyMatrixRows: 5, // (ctx, t, head, r0, r1): rows of kernel1·Z·kernel3 (matrix mode, after the factors)
   // transformer layers (model.ts)
   addBias: 5, // (x, rows, cols, bias, res)
